@@ -1,0 +1,122 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every target builds in Swift 6 language mode with the upcoming features the
+/// Hummingbird project itself uses, so `any` and import visibility stay explicit.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "healthcloud-bff",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "healthcloud", targets: ["healthcloud"]),
+        .library(name: "HealthCloudDomain", targets: ["HealthCloudDomain"]),
+        .library(name: "HealthCloudStorage", targets: ["HealthCloudStorage"]),
+        .library(name: "HealthCloudApp", targets: ["HealthCloudApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        /// The Debian libsqlite3 (never a vendored amalgamation).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        /// Rules and reference types of the product. No I/O.
+        .target(
+            name: "HealthCloudDomain",
+            swiftSettings: swiftSettings
+        ),
+        /// Schema, migrations and repositories that run unchanged on SQLite and PostgreSQL.
+        .target(
+            name: "HealthCloudStorage",
+            dependencies: [
+                "HealthCloudDomain",
+                "CSQLite",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Demo data: reference data of Shanghai and generated institutions, as a pipeline of steps.
+        .target(
+            name: "HealthCloudDemo",
+            dependencies: [
+                "HealthCloudDomain",
+                "HealthCloudStorage",
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        /// The HTTP application: one composition root, one folder per feature.
+        .target(
+            name: "HealthCloudApp",
+            dependencies: [
+                "HealthCloudDomain",
+                "HealthCloudStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "healthcloud",
+            dependencies: [
+                "HealthCloudApp",
+                "HealthCloudDemo",
+                "HealthCloudStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        /// Fresh databases on both engines for every test target.
+        .target(
+            name: "HealthCloudTestSupport",
+            dependencies: ["HealthCloudStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthCloudDomainTests",
+            dependencies: ["HealthCloudDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthCloudStorageTests",
+            dependencies: ["HealthCloudStorage", "HealthCloudDomain", "HealthCloudDemo", "HealthCloudTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthCloudAppTests",
+            dependencies: [
+                "HealthCloudApp",
+                "HealthCloudDemo",
+                "HealthCloudStorage",
+                "HealthCloudTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,72 @@
+import HealthCloudStorage
+import Logging
+
+/// Everything the server can be told at start, from flags or the environment.
+public struct AppConfiguration: Sendable {
+    public static let defaultMaxBodySize = 1 << 20
+
+    public var hostname: String
+    public var port: Int
+    public var database: DatabaseLocation
+    /// Fill an empty database with demo data and open the demo-only routes.
+    public var demo: Bool
+    public var logLevel: Logger.Level
+    public var maxBodySize: Int
+
+    public init(
+        hostname: String = "127.0.0.1",
+        port: Int = 8080,
+        database: DatabaseLocation = .sqlite(path: DatabaseLocation.defaultSQLitePath),
+        demo: Bool = false,
+        logLevel: Logger.Level = .info,
+        maxBodySize: Int = AppConfiguration.defaultMaxBodySize
+    ) {
+        self.hostname = hostname
+        self.port = port
+        self.database = database
+        self.demo = demo
+        self.logLevel = logLevel
+        self.maxBodySize = maxBodySize
+    }
+
+    public enum ConfigurationError: Error, CustomStringConvertible {
+        case invalid(variable: String, value: String, expected: String)
+
+        public var description: String {
+            switch self {
+            case .invalid(let variable, let value, let expected): "\(variable)=\(value) is not valid: expected \(expected)"
+            }
+        }
+    }
+
+    /// Reads `HEALTHCLOUD_HOSTNAME`, `HEALTHCLOUD_PORT`, `HEALTHCLOUD_DATABASE_URL`,
+    /// `HEALTHCLOUD_LOG_LEVEL` and `HEALTHCLOUD_MAX_BODY_BYTES` over the defaults.
+    public static func fromEnvironment(_ environment: [String: String]) throws -> AppConfiguration {
+        var configuration = AppConfiguration()
+        if let hostname = environment["HEALTHCLOUD_HOSTNAME"], !hostname.isEmpty {
+            configuration.hostname = hostname
+        }
+        if let port = environment["HEALTHCLOUD_PORT"], !port.isEmpty {
+            guard let value = Int(port), (0...65535).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_PORT", value: port, expected: "a port number 0–65535")
+            }
+            configuration.port = value
+        }
+        if let url = environment["HEALTHCLOUD_DATABASE_URL"], !url.isEmpty {
+            configuration.database = try DatabaseLocation(url)
+        }
+        if let level = environment["HEALTHCLOUD_LOG_LEVEL"], !level.isEmpty {
+            guard let value = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_LOG_LEVEL", value: level, expected: "trace|debug|info|notice|warning|error|critical")
+            }
+            configuration.logLevel = value
+        }
+        if let bytes = environment["HEALTHCLOUD_MAX_BODY_BYTES"], !bytes.isEmpty {
+            guard let value = Int(bytes), value > 0 else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_MAX_BODY_BYTES", value: bytes, expected: "a positive byte count")
+            }
+            configuration.maxBodySize = value
+        }
+        return configuration
+    }
+}

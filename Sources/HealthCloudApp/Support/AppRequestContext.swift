@@ -1,0 +1,19 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every route: Hummingbird's core storage plus what this product
+/// adds per request (the request id now; the authenticated identity with the identity feature).
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The id that the response carries in `X-Request-ID` and every log line of the request carries.
+    public var requestID: String
+    /// Largest request body any route decodes (1 MiB unless configured otherwise).
+    public var maxUploadSize: Int
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+        self.maxUploadSize = AppConfiguration.defaultMaxBodySize
+    }
+}

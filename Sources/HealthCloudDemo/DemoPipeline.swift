@@ -1,0 +1,73 @@
+import Foundation
+import HealthCloudStorage
+
+/// One step of the demo fill. Steps are idempotent units recorded in `demo_steps` when they
+/// complete, so a second run skips them and an interrupted run resumes at the step it was in.
+/// Features add their own steps (the reporting feature adds 730 days of history).
+public protocol DemoStep: Sendable {
+    /// Stable identifier stored in `demo_steps`.
+    var name: String { get }
+    /// What the progress display shows.
+    var title: String { get }
+    /// Fills the data; returns a one-line summary of what it made.
+    func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String
+}
+
+public struct DemoContext: Sendable {
+    public var database: AppDatabase
+    public var reference: ReferenceData
+    /// The demo's "today" (Asia/Shanghai calendar day); history ends the day before.
+    public var today: Date
+    public var seed: UInt64
+
+    public init(database: AppDatabase, reference: ReferenceData, today: Date = Date(), seed: UInt64 = 2022) {
+        self.database = database
+        self.reference = reference
+        self.today = today
+        self.seed = seed
+    }
+}
+
+public struct DemoPipeline: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        public var step: String
+        public var ranNow: Bool
+        public var detail: String
+    }
+
+    public var steps: [any DemoStep]
+
+    public init(steps: [any DemoStep]) {
+        self.steps = steps
+    }
+
+    /// The steps every demo run performs, in order.
+    public static var standard: DemoPipeline {
+        DemoPipeline(steps: [OrganisationsStep()])
+    }
+
+    /// Runs the steps not yet recorded as done. Migrations must already be applied.
+    public func run(_ context: DemoContext, progress: any DemoProgress = SilentProgress()) async throws -> [Outcome] {
+        let database = context.database.database
+        var outcomes: [Outcome] = []
+        for (index, step) in steps.enumerated() {
+            if let done = try await database.first("SELECT detail FROM demo_steps WHERE name = $1", [.text(step.name)]) {
+                let detail = try done.string("detail")
+                progress.skipped(step: step.title, index: index, of: steps.count, detail: detail)
+                outcomes.append(Outcome(step: step.name, ranNow: false, detail: detail))
+                continue
+            }
+            progress.begin(step: step.title, index: index, of: steps.count)
+            let detail = try await step.run(context, progress: progress)
+            try await database.write { db in
+                try await db.execute(
+                    "INSERT INTO demo_steps (name, completed_at, detail) VALUES ($1, $2, $3)",
+                    [.text(step.name), .text(Timestamp.nowISO8601()), .text(detail)]
+                )
+            }
+            progress.end(step: step.title, detail: detail)
+            outcomes.append(Outcome(step: step.name, ranNow: true, detail: detail))
+        }
+        return outcomes
+    }
+}

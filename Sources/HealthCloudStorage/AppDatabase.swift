@@ -1,0 +1,48 @@
+import Logging
+
+/// The one owner of the product's data: it opens the engine, applies the schema, and hands
+/// out the repositories whose operations keep the data consistent. Everything above storage
+/// talks to this type (or to the repository protocols it implements), never to SQL.
+public struct AppDatabase: Sendable {
+    public let database: any Database
+    public let migrator: Migrator
+
+    public init(_ database: any Database, migrations: [Migration] = Schema.migrations) {
+        self.database = database
+        self.migrator = Migrator(migrations: migrations)
+    }
+
+    public var engine: SQLDialect { database.dialect }
+
+    /// Applies pending migrations; returns the versions it applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await migrator.migrate(database)
+    }
+
+    /// Whether the engine answers a trivial query.
+    public func ping() async throws {
+        _ = try await database.scalarInt("SELECT 1", [])
+    }
+
+    public var organisations: SQLOrganisationRepository { SQLOrganisationRepository(database: database) }
+}
+
+extension DatabaseLocation {
+    /// Opens the database, keeps its connection pool running for the duration of `body`
+    /// (PostgreSQL's pool runs as a task), and closes it afterwards. For one-shot commands
+    /// (`migrate`, `demo`); the server runs the pool as a service instead.
+    public func withAppDatabase<T: Sendable>(logger: Logger, _ body: @Sendable (AppDatabase) async throws -> T) async throws -> T {
+        let database = try open(logger: logger)
+        let appDatabase = AppDatabase(database)
+        guard let postgres = database as? PostgresDatabase else {
+            defer { Task { await database.close() } }
+            return try await body(appDatabase)
+        }
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await postgres.run() }
+            defer { group.cancelAll() }
+            return try await body(appDatabase)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import HealthCloudApp
+import HealthCloudDemo
+import HealthCloudStorage
+import Hummingbird
+import Logging
+
+@main
+struct HealthCloudCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "healthcloud",
+        abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
+        subcommands: [Serve.self, Migrate.self, Demo.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options every subcommand shares. Flags win over `HEALTHCLOUD_*` environment variables.
+struct StorageOptions: ParsableArguments {
+    @Option(help: "A SQLite file path or a postgres:// URL (env HEALTHCLOUD_DATABASE_URL; default data/healthcloud.sqlite).")
+    var database: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env HEALTHCLOUD_LOG_LEVEL).")
+    var logLevel: String?
+
+    func configuration() throws -> AppConfiguration {
+        var configuration = try AppConfiguration.fromEnvironment(ProcessInfo.processInfo.environment)
+        if let database { configuration.database = try DatabaseLocation(database) }
+        if let logLevel {
+            guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+
+    /// JSON lines on standard output for everything that logs.
+    func bootstrapLogging(_ configuration: AppConfiguration) -> Logger {
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: configuration.logLevel) }
+        return Logger(label: "healthcloud")
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server (applies pending migrations first).")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "Address to listen on (env HEALTHCLOUD_HOSTNAME; default 127.0.0.1).")
+    var hostname: String?
+
+    @Option(help: "Port to listen on (env HEALTHCLOUD_PORT; default 8080; 0 picks a free one).")
+    var port: Int?
+
+    @Flag(help: "Fill an empty database with demo data before serving, and open the demo-only routes.")
+    var demo = false
+
+    func run() async throws {
+        var configuration = try storage.configuration()
+        if let hostname { configuration.hostname = hostname }
+        if let port { configuration.port = port }
+        configuration.demo = demo
+        let logger = storage.bootstrapLogging(configuration)
+        let shownHost = configuration.hostname == "0.0.0.0" ? "127.0.0.1" : configuration.hostname
+        let demo = self.demo
+        let location = configuration.database
+        let app = try buildApplication(
+            configuration,
+            logger: logger,
+            hooks: AppHooks(
+                prepare: { database in
+                    guard demo else { return }
+                    try await Demo.fill(database)
+                },
+                onServerRunning: { port in
+                    Banner.print(baseURL: "http://\(shownHost):\(port)", database: location, demo: demo)
+                }
+            )
+        )
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations and exit.")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let configuration = try storage.configuration()
+        let logger = storage.bootstrapLogging(configuration)
+        let applied = try await configuration.database.withAppDatabase(logger: logger) { database in
+            try await database.migrate()
+        }
+        print(applied.isEmpty
+            ? "\(configuration.database): schema is up to date."
+            : "\(configuration.database): applied migrations \(applied.map(String.init).joined(separator: ", ")).")
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Fill the database with demo data (steps already done are skipped) and exit.")
+
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let configuration = try storage.configuration()
+        let logger = storage.bootstrapLogging(configuration)
+        try await configuration.database.withAppDatabase(logger: logger) { database in
+            try await database.migrate()
+            try await Self.fill(database)
+        }
+        FileHandle.standardError.write(Data("Demo data is in \(configuration.database). Start it with: healthcloud serve --demo\n".utf8))
+    }
+
+    /// The demo pipeline with a progress bar on the terminal.
+    static func fill(_ database: AppDatabase) async throws {
+        let context = DemoContext(database: database, reference: try ReferenceData.bundled())
+        _ = try await DemoPipeline.standard.run(context, progress: TerminalProgress())
+    }
+}
+
+enum Banner {
+    static func print(baseURL: String, database: DatabaseLocation, demo: Bool) {
+        var lines = [
+            "",
+            "HealthCloud BFF is serving on \(baseURL)  (storage: \(database)\(demo ? ", demo data" : ""))",
+            "  health      \(baseURL)/healthz",
+            "  readiness   \(baseURL)/readyz",
+            "  metrics     \(baseURL)/metrics",
+            "  districts   \(baseURL)/api/v1/districts",
+            "  hospitals   \(baseURL)/api/v1/institutions?district=310115",
+            "  a campus    \(baseURL)/api/v1/campuses/1",
+        ]
+        lines.append("Stop with Ctrl-C (graceful shutdown).")
+        lines.append("")
+        FileHandle.standardError.write(Data(lines.joined(separator: "\n").utf8))
+    }
+}
