@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import HealthCloudStorage
 import Logging
@@ -61,7 +62,7 @@ public func buildApplication(
 /// The router with every feature's routes. Separate from ``buildApplication`` so tests can
 /// drive it in process (`app.test(.router)`) as well as over a live socket.
 public func buildRouter(_ configuration: AppConfiguration, database: AppDatabase) -> Router<AppRequestContext> {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: id and access log, metrics of what was really sent, error shaping, body limit.
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -71,7 +72,33 @@ public func buildRouter(_ configuration: AppConfiguration, database: AppDatabase
     OperationsController(database: database, registry: PrometheusMetrics.registry).addRoutes(to: router)
     let api = router.group("api/v1")
     OrganisationsController(repository: database.organisations).addRoutes(to: api)
+
+    answerUnsupportedMethods(on: router)
     return router
+}
+
+/// A known path asked with a method it does not support answers 405 with `Allow`
+/// (RFC 9110 §15.5.6), not 404: the client's mistake is the method, not the path.
+func answerUnsupportedMethods(on router: Router<AppRequestContext>) {
+    let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
+    var methodsByPath: [String: (path: RouterPath, methods: Set<HTTPRequest.Method>)] = [:]
+    for route in router.routes {
+        methodsByPath[route.path.description, default: (route.path, [])].methods.insert(route.method)
+    }
+    for (_, entry) in methodsByPath {
+        var allowed = entry.methods
+        if allowed.contains(.get) { allowed.insert(.head) }
+        let allowHeader = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+        for method in candidates where !allowed.contains(method) {
+            router.on(entry.path, method: method) { request, _ -> Response in
+                throw APIError(
+                    .methodNotAllowed, code: "method_not_allowed",
+                    message: "\(request.method) is not supported on \(request.uri.path); use \(allowHeader).",
+                    headers: [.allow: allowHeader]
+                )
+            }
+        }
+    }
 }
 
 /// Closes the database after every other service (it is first in the list, so stopped last).

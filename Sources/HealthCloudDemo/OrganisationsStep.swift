@@ -95,8 +95,8 @@ public struct OrganisationsStep: DemoStep {
         kind: InstitutionKind, named name: String, at point: (latitude: Double, longitude: Double), using random: inout SeededRandom
     ) -> [NewInstitution.NewSite] {
         // The clinic stands a few dozen metres from the campus's main gate.
-        let latitude = point.latitude + random.uniform(in: -0.0004...0.0004)
-        let longitude = point.longitude + random.uniform(in: -0.0004...0.0004)
+        let latitude = ((point.latitude + random.uniform(in: -0.0004...0.0004)) * 1e6).rounded() / 1e6
+        let longitude = ((point.longitude + random.uniform(in: -0.0004...0.0004)) * 1e6).rounded() / 1e6
         if kind.runsFeverClinic {
             return [.init(kind: .feverClinic, name: "\(name)发热门诊", latitude: latitude, longitude: longitude)]
         }

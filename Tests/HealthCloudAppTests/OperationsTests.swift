@@ -54,8 +54,16 @@ import Testing
                 #expect(error.message.contains("/api/v1/nothing-here"))
             }
             try await client.execute(uri: "/healthz", method: .delete) { response throws in
-                #expect([.notFound, .methodNotAllowed].contains(response.status))
-                _ = try response.apiError()
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD")
+                #expect(try response.apiError().code == "method_not_allowed")
+            }
+            try await client.execute(uri: "/api/v1/campuses/12", method: .put) { response throws in
+                #expect(response.status == .methodNotAllowed)
+                #expect(try response.apiError().code == "method_not_allowed")
+            }
+            try await client.execute(uri: "/api/v1/districts", method: .head) { response throws in
+                #expect(response.status == .ok)
             }
         }
     }
