@@ -45,6 +45,7 @@ let package = Package(
             name: "HealthCloudStorage",
             dependencies: [
                 "HealthCloudDomain",
+                "HealthCloudCrypto",
                 "CSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,6 +58,7 @@ let package = Package(
             name: "HealthCloudDemo",
             dependencies: [
                 "HealthCloudDomain",
+                "HealthCloudCrypto",
                 "HealthCloudStorage",
                 .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
@@ -68,6 +70,7 @@ let package = Package(
             name: "HealthCloudApp",
             dependencies: [
                 "HealthCloudDomain",
+                "HealthCloudCrypto",
                 "HealthCloudStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -82,6 +85,7 @@ let package = Package(
             name: "healthcloud",
             dependencies: [
                 "HealthCloudApp",
+                "HealthCloudCrypto",
                 "HealthCloudDemo",
                 "HealthCloudStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -93,7 +97,7 @@ let package = Package(
         /// Fresh databases on both engines for every test target.
         .target(
             name: "HealthCloudTestSupport",
-            dependencies: ["HealthCloudStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HealthCloudStorage", "HealthCloudCrypto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -103,19 +107,38 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthCloudStorageTests",
-            dependencies: ["HealthCloudStorage", "HealthCloudDomain", "HealthCloudDemo", "HealthCloudTestSupport"],
+            dependencies: ["HealthCloudStorage", "HealthCloudCrypto", "HealthCloudDomain", "HealthCloudDemo", "HealthCloudTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HealthCloudAppTests",
             dependencies: [
                 "HealthCloudApp",
+                "HealthCloudCrypto",
                 "HealthCloudDemo",
+                "HealthCloudDomain",
                 "HealthCloudStorage",
                 "HealthCloudTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        /// The system OpenSSL 3.0 libcrypto: the only implementation of SM2/SM3/SM4 we use.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        /// GM (Chinese commercial cryptography): SM3, HMAC, SM4 field encryption, SM2 signatures, PBKDF2.
+        .target(
+            name: "HealthCloudCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HealthCloudCryptoTests",
+            dependencies: ["HealthCloudCrypto"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,3 +1,4 @@
+import Foundation
 import HealthCloudStorage
 import Logging
 
@@ -12,6 +13,14 @@ public struct AppConfiguration: Sendable {
     public var demo: Bool
     public var logLevel: Logger.Level
     public var maxBodySize: Int
+    /// Lifetimes, lockout and hashing cost of sign-in.
+    public var identity = IdentityPolicy()
+    /// Where keys and demo files live (default: beside the SQLite file, else `data/`).
+    public var dataDirectory: String?
+    /// The key store (default: `<data directory>/keys`).
+    public var keysDirectory: String?
+    /// How often the audit log's head is signed.
+    public var auditCheckpointInterval: Duration = .seconds(300)
 
     public init(
         hostname: String = "127.0.0.1",
@@ -27,6 +36,20 @@ public struct AppConfiguration: Sendable {
         self.demo = demo
         self.logLevel = logLevel
         self.maxBodySize = maxBodySize
+    }
+
+    /// The directory for keys and demo files.
+    public var resolvedDataDirectory: String {
+        if let dataDirectory { return dataDirectory }
+        if case .sqlite(let path) = database {
+            let directory = (path as NSString).deletingLastPathComponent
+            return directory.isEmpty ? "." : directory
+        }
+        return "data"
+    }
+
+    public var resolvedKeysDirectory: String {
+        keysDirectory ?? (resolvedDataDirectory as NSString).appendingPathComponent("keys")
     }
 
     public enum ConfigurationError: Error, CustomStringConvertible {
@@ -60,6 +83,18 @@ public struct AppConfiguration: Sendable {
                 throw ConfigurationError.invalid(variable: "HEALTHCLOUD_LOG_LEVEL", value: level, expected: "trace|debug|info|notice|warning|error|critical")
             }
             configuration.logLevel = value
+        }
+        if let directory = environment["HEALTHCLOUD_DATA_DIR"], !directory.isEmpty {
+            configuration.dataDirectory = directory
+        }
+        if let directory = environment["HEALTHCLOUD_KEYS_DIR"], !directory.isEmpty {
+            configuration.keysDirectory = directory
+        }
+        if let iterations = environment["HEALTHCLOUD_PBKDF2_ITERATIONS"], !iterations.isEmpty {
+            guard let value = Int(iterations), (1_000...10_000_000).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_PBKDF2_ITERATIONS", value: iterations, expected: "1000 to 10000000")
+            }
+            configuration.identity.passwordIterations = value
         }
         if let bytes = environment["HEALTHCLOUD_MAX_BODY_BYTES"], !bytes.isEmpty {
             guard let value = Int(bytes), value > 0 else {

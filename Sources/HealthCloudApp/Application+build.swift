@@ -1,6 +1,7 @@
 import HTTPTypes
-import Hummingbird
+import HealthCloudCrypto
 import HealthCloudStorage
+import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -21,17 +22,38 @@ public struct AppHooks: Sendable {
     }
 }
 
+/// The collaborators every feature draws on; the parts that cannot exist here (an SMS
+/// gateway) and the clock are pluggable.
+public struct AppDependencies: Sendable {
+    public var database: AppDatabase
+    public var clock: AppClock
+    public var sms: any SMSSender
+
+    public init(database: AppDatabase, clock: AppClock = .system, sms: any SMSSender) {
+        self.database = database
+        self.clock = clock
+        self.sms = sms
+    }
+}
+
 /// The composition root: opens storage, wires every feature's routes and middleware, and
 /// returns the runnable application with its services (the PostgreSQL pool when on PostgreSQL).
 public func buildApplication(
     _ configuration: AppConfiguration,
+    keys: KeyMaterial,
     logger: Logger = Logger(label: "healthcloud"),
+    clock: AppClock = .system,
+    sms: (any SMSSender)? = nil,
     hooks: AppHooks = AppHooks()
 ) throws -> some ApplicationProtocol {
     var logger = logger
     logger.logLevel = configuration.logLevel
-    let database = AppDatabase(try configuration.database.open(logger: logger))
-    let router = buildRouter(configuration, database: database)
+    let database = AppDatabase(try configuration.database.open(logger: logger), keys: keys)
+    let dependencies = AppDependencies(
+        database: database, clock: clock,
+        sms: sms ?? (configuration.demo ? DevSMSSink() : UnconfiguredSMSSender())
+    )
+    let (router, _) = try buildRouter(configuration, dependencies: dependencies)
 
     var app = Application(
         router: router,
@@ -48,6 +70,7 @@ public func buildApplication(
     if let service = database.database as? any Service {
         app.addServices(service)
     }
+    app.addServices(AuditCheckpointService(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()
@@ -59,38 +82,59 @@ public func buildApplication(
     return app
 }
 
-/// The router with every feature's routes. Separate from ``buildApplication`` so tests can
-/// drive it in process (`app.test(.router)`) as well as over a live socket.
-public func buildRouter(_ configuration: AppConfiguration, database: AppDatabase) -> Router<AppRequestContext> {
+/// The router with every feature's routes, and the access declaration of each. Separate
+/// from ``buildApplication`` so tests drive it in process as well as over a socket.
+public func buildRouter(
+    _ configuration: AppConfiguration, dependencies: AppDependencies
+) throws -> (Router<AppRequestContext>, AccessRegistry) {
+    let database = dependencies.database
+    let clock = dependencies.clock
+    let audit = AuditTrail(log: database.audit, clock: clock)
+    let directory = ScopeDirectory(database: database)
+    let registry = AccessRegistry()
+    let identity = try IdentityService(database: database, policy: configuration.identity, clock: clock, sms: dependencies.sms, audit: audit)
+
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Outermost first: id and access log, metrics of what was really sent, error shaping, body limit.
+    // Outermost first: id and access log, metrics of what was really sent, error shaping,
+    // body limit, then each route's declared access.
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodySize))
+    router.add(middleware: AuthorizationMiddleware(
+        registry: registry, authenticator: Authenticator(database: database, clock: clock, audit: audit), directory: directory
+    ))
 
-    OperationsController(database: database, registry: PrometheusMetrics.registry).addRoutes(to: router)
-    let api = router.group("api/v1")
+    let root = Routes(router: router, prefix: "", registry: registry)
+    OperationsController(database: database, registry: PrometheusMetrics.registry).addRoutes(to: root)
+    let api = root.group("api/v1")
     OrganisationsController(repository: database.organisations).addRoutes(to: api)
+    KeysController(keys: database.protection.keys).addRoutes(to: api)
+    AuthController(service: identity, database: database, audit: audit).addRoutes(to: api)
+    AdminAccountsController(database: database, directory: directory, audit: audit, clock: clock, hasher: identity.hasher).addRoutes(to: api)
+    if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
+        DevController(sink: sink).addRoutes(to: api)
+    }
 
-    answerUnsupportedMethods(on: router)
-    return router
+    answerUnsupportedMethods(on: router, registry: registry)
+    return (router, registry)
 }
 
 /// A known path asked with a method it does not support answers 405 with `Allow`
 /// (RFC 9110 §15.5.6), not 404: the client's mistake is the method, not the path.
-func answerUnsupportedMethods(on router: Router<AppRequestContext>) {
+func answerUnsupportedMethods(on router: Router<AppRequestContext>, registry: AccessRegistry) {
     let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
-    var methodsByPath: [String: (path: RouterPath, methods: Set<HTTPRequest.Method>)] = [:]
+    var methodsByPath: [String: Set<HTTPRequest.Method>] = [:]
     for route in router.routes {
-        methodsByPath[route.path.description, default: (route.path, [])].methods.insert(route.method)
+        methodsByPath[AccessRegistry.normalize(route.path.description), default: []].insert(route.method)
     }
-    for (_, entry) in methodsByPath {
-        var allowed = entry.methods
+    let routes = Routes(router: router, prefix: "", registry: registry)
+    for (path, methods) in methodsByPath {
+        var allowed = methods
         if allowed.contains(.get) { allowed.insert(.head) }
         let allowHeader = allowed.map(\.rawValue).sorted().joined(separator: ", ")
         for method in candidates where !allowed.contains(method) {
-            router.on(entry.path, method: method) { request, _ -> Response in
+            routes.on(path, method, .open) { request, _ in
                 throw APIError(
                     .methodNotAllowed, code: "method_not_allowed",
                     message: "\(request.method) is not supported on \(request.uri.path); use \(allowHeader).",

@@ -19,12 +19,21 @@ public struct DemoContext: Sendable {
     /// The demo's "today" (Asia/Shanghai calendar day); history ends the day before.
     public var today: Date
     public var seed: UInt64
+    /// Where files a person needs (demo-accounts.json) are written.
+    public var dataDirectory: String
+    /// PBKDF2 cost of demo passwords (tests lower it).
+    public var passwordIterations: Int
 
-    public init(database: AppDatabase, reference: ReferenceData, today: Date = Date(), seed: UInt64 = 2022) {
+    public init(
+        database: AppDatabase, reference: ReferenceData, dataDirectory: String, today: Date = Date(), seed: UInt64 = 2022,
+        passwordIterations: Int = 60_000
+    ) {
         self.database = database
         self.reference = reference
+        self.dataDirectory = dataDirectory
         self.today = today
         self.seed = seed
+        self.passwordIterations = passwordIterations
     }
 }
 
@@ -43,7 +52,7 @@ public struct DemoPipeline: Sendable {
 
     /// The steps every demo run performs, in order.
     public static var standard: DemoPipeline {
-        DemoPipeline(steps: [OrganisationsStep()])
+        DemoPipeline(steps: [OrganisationsStep(), AccountsStep()])
     }
 
     /// Runs the steps not yet recorded as done. Migrations must already be applied.

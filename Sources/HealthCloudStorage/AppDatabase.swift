@@ -1,3 +1,4 @@
+import HealthCloudCrypto
 import Logging
 
 /// The one owner of the product's data: it opens the engine, applies the schema, and hands
@@ -6,10 +7,13 @@ import Logging
 public struct AppDatabase: Sendable {
     public let database: any Database
     public let migrator: Migrator
+    /// Keys for personal data, blind indexes, access-control seals and audit checkpoints.
+    public let protection: DataProtection
 
-    public init(_ database: any Database, migrations: [Migration] = Schema.migrations) {
+    public init(_ database: any Database, keys: KeyMaterial, migrations: [Migration] = Schema.migrations) {
         self.database = database
         self.migrator = Migrator(migrations: migrations)
+        self.protection = DataProtection(keys: keys)
     }
 
     public var engine: SQLDialect { database.dialect }
@@ -26,15 +30,18 @@ public struct AppDatabase: Sendable {
     }
 
     public var organisations: SQLOrganisationRepository { SQLOrganisationRepository(database: database) }
+    public var identity: IdentityRepository { IdentityRepository(database: database, protection: protection) }
+    public var sessions: SessionRepository { SessionRepository(database: database) }
+    public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
 }
 
 extension DatabaseLocation {
     /// Opens the database, keeps its connection pool running for the duration of `body`
     /// (PostgreSQL's pool runs as a task), and closes it afterwards. For one-shot commands
     /// (`migrate`, `demo`); the server runs the pool as a service instead.
-    public func withAppDatabase<T: Sendable>(logger: Logger, _ body: @Sendable (AppDatabase) async throws -> T) async throws -> T {
+    public func withAppDatabase<T: Sendable>(logger: Logger, keys: KeyMaterial, _ body: @Sendable (AppDatabase) async throws -> T) async throws -> T {
         let database = try open(logger: logger)
-        let appDatabase = AppDatabase(database)
+        let appDatabase = AppDatabase(database, keys: keys)
         guard let postgres = database as? PostgresDatabase else {
             defer { Task { await database.close() } }
             return try await body(appDatabase)

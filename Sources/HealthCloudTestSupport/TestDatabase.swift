@@ -1,4 +1,5 @@
 import Foundation
+import HealthCloudCrypto
 import HealthCloudStorage
 import Logging
 
@@ -21,6 +22,9 @@ public enum TestEngine: String, CaseIterable, Sendable, CustomStringConvertible 
 }
 
 public enum TestDatabase {
+    /// One key set for the whole test process (SM2 key generation is not free).
+    public static let keys: KeyMaterial = try! KeyMaterial.ephemeral()
+
     public static let logger: Logger = {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
@@ -37,7 +41,7 @@ public enum TestDatabase {
         print("storage test \(test) on \(engine.rawValue)")
         let location = try await freshLocation(engine)
         do {
-            let result = try await location.withAppDatabase(logger: logger) { database in
+            let result = try await location.withAppDatabase(logger: logger, keys: keys) { database in
                 if migrate { try await database.migrate() }
                 return try await body(database)
             }
@@ -62,7 +66,7 @@ public enum TestDatabase {
                 throw TestSetupError("HEALTHCLOUD_TEST_POSTGRES_URL is not set; run the tests through tools/test")
             }
             let admin = try DatabaseLocation(url)
-            try await admin.withAppDatabase(logger: logger) { database in
+            try await admin.withAppDatabase(logger: logger, keys: keys) { database in
                 try await database.database.execute("CREATE DATABASE \(name)")
             }
             guard case .postgres(let host, let port, let user, let password, _) = admin else { throw TestSetupError("not a postgres URL") }
@@ -76,7 +80,7 @@ public enum TestDatabase {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         case .postgres(_, _, _, _, let name):
             guard let url = TestEngine.postgresURL else { return }
-            try await DatabaseLocation(url).withAppDatabase(logger: logger) { database in
+            try await DatabaseLocation(url).withAppDatabase(logger: logger, keys: keys) { database in
                 try await database.database.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
             }
         }

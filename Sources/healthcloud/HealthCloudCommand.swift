@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthCloudApp
+import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudStorage
 import Hummingbird
@@ -11,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -34,6 +35,16 @@ struct StorageOptions: ParsableArguments {
             configuration.logLevel = level
         }
         return configuration
+    }
+
+    /// The key store for this configuration. Demo mode creates one when there is none;
+    /// otherwise a missing store is an error that says how to create it.
+    func keys(_ configuration: AppConfiguration, createIfMissing: Bool) throws -> KeyMaterial {
+        let directory = URL(fileURLWithPath: configuration.resolvedKeysDirectory)
+        if createIfMissing && !KeyStore.exists(at: directory) {
+            return try KeyStore.initialize(at: directory)
+        }
+        return try KeyStore.load(from: directory)
     }
 
     /// JSON lines on standard output for everything that logs.
@@ -63,19 +74,23 @@ struct Serve: AsyncParsableCommand {
         if let port { configuration.port = port }
         configuration.demo = demo
         let logger = storage.bootstrapLogging(configuration)
+        let keys = try storage.keys(configuration, createIfMissing: demo)
         let shownHost = configuration.hostname == "0.0.0.0" ? "127.0.0.1" : configuration.hostname
         let demo = self.demo
         let location = configuration.database
+        let dataDirectory = configuration.resolvedDataDirectory
+        let iterations = configuration.identity.passwordIterations
         let app = try buildApplication(
             configuration,
+            keys: keys,
             logger: logger,
             hooks: AppHooks(
                 prepare: { database in
                     guard demo else { return }
-                    try await Demo.fill(database)
+                    try await Demo.fill(database, dataDirectory: dataDirectory, passwordIterations: iterations)
                 },
                 onServerRunning: { port in
-                    Banner.print(baseURL: "http://\(shownHost):\(port)", database: location, demo: demo)
+                    Banner.print(baseURL: "http://\(shownHost):\(port)", database: location, demo: demo, dataDirectory: dataDirectory)
                 }
             )
         )
@@ -91,7 +106,8 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let configuration = try storage.configuration()
         let logger = storage.bootstrapLogging(configuration)
-        let applied = try await configuration.database.withAppDatabase(logger: logger) { database in
+        let keys = try storage.keys(configuration, createIfMissing: false)
+        let applied = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
             try await database.migrate()
         }
         print(applied.isEmpty
@@ -108,22 +124,26 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let configuration = try storage.configuration()
         let logger = storage.bootstrapLogging(configuration)
-        try await configuration.database.withAppDatabase(logger: logger) { database in
+        let keys = try storage.keys(configuration, createIfMissing: true)
+        let dataDirectory = configuration.resolvedDataDirectory
+        let iterations = configuration.identity.passwordIterations
+        try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
             try await database.migrate()
-            try await Self.fill(database)
+            try await Self.fill(database, dataDirectory: dataDirectory, passwordIterations: iterations)
         }
         FileHandle.standardError.write(Data("Demo data is in \(configuration.database). Start it with: healthcloud serve --demo\n".utf8))
     }
 
     /// The demo pipeline with a progress bar on the terminal.
-    static func fill(_ database: AppDatabase) async throws {
-        let context = DemoContext(database: database, reference: try ReferenceData.bundled())
+    static func fill(_ database: AppDatabase, dataDirectory: String, passwordIterations: Int) async throws {
+        let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory,
+                                  passwordIterations: passwordIterations)
         _ = try await DemoPipeline.standard.run(context, progress: TerminalProgress())
     }
 }
 
 enum Banner {
-    static func print(baseURL: String, database: DatabaseLocation, demo: Bool) {
+    static func print(baseURL: String, database: DatabaseLocation, demo: Bool, dataDirectory: String) {
         var lines = [
             "",
             "HealthCloud BFF is serving on \(baseURL)  (storage: \(database)\(demo ? ", demo data" : ""))",
@@ -133,7 +153,12 @@ enum Banner {
             "  districts   \(baseURL)/api/v1/districts",
             "  hospitals   \(baseURL)/api/v1/institutions?district=310115",
             "  a campus    \(baseURL)/api/v1/campuses/1",
+            "  public keys \(baseURL)/api/v1/keys",
         ]
+        if demo {
+            lines.append("Demo accounts (usernames, passwords, TOTP secrets, patient phones): \((dataDirectory as NSString).appendingPathComponent("demo-accounts.json"))")
+            lines.append("  patient sign-in codes are readable at \(baseURL)/api/v1/dev/sms-outbox?phone=13800138000")
+        }
         lines.append("Stop with Ctrl-C (graceful shutdown).")
         lines.append("")
         FileHandle.standardError.write(Data(lines.joined(separator: "\n").utf8))

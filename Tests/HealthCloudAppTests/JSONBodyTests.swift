@@ -45,8 +45,8 @@ import Testing
 
     /// Over a real socket, through the application's middleware: a route that reads JSON.
     @Test func malformedJSONOverHTTPIsA400WithTheErrorShape() async throws {
-        let router = buildRouter(AppConfiguration(maxBodySize: 1024), database: try await Self.scratchDatabase())
-        router.post("/test/orders") { request, context -> Response in
+        let (router, registry) = try buildRouter(AppConfiguration(maxBodySize: 1024), dependencies: AppDependencies(database: try await Self.scratchDatabase(), sms: DevSMSSink()))
+        Routes(router: router, prefix: "", registry: registry).post("test/orders", .open) { request, context -> Response in
             let order = try await JSONBody.decode(Order.self, from: request, context: context)
             return try JSONResponse.encode(["campusId": order.campusId])
         }
@@ -70,6 +70,6 @@ import Testing
 
     static func scratchDatabase() async throws -> HealthCloudStorage.AppDatabase {
         let location = try await TestDatabase.freshLocation(.sqlite)
-        return HealthCloudStorage.AppDatabase(try location.open(logger: TestDatabase.logger))
+        return HealthCloudStorage.AppDatabase(try location.open(logger: TestDatabase.logger), keys: TestDatabase.keys)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCloudApp
+import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudStorage
 import HealthCloudTestSupport
@@ -8,6 +9,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import HTTPTypes
+import Testing
 
 /// Runs `body` against the real application (composition root, middleware, storage) on a
 /// fresh database of `engine`, in process (`.router`) or over a loopback socket (`.live`).
@@ -15,24 +18,53 @@ func withTestApp<T: Sendable>(
     _ engine: TestEngine,
     demo: Bool = false,
     mode: TestingSetup = .router,
+    clock: AppClock = .system,
+    sms: DevSMSSink = DevSMSSink(),
+    dataDirectory: String? = nil,
     configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
     test: String = #function,
     _ body: @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
+    try await withTestApp(engine, demo: demo, mode: mode, clock: clock, sms: sms, dataDirectory: dataDirectory, configure: configure, test: test) { client, _ in
+        try await body(client)
+    }
+}
+
+/// The same, also handing the test the database location (to act behind the server's back).
+func withTestApp<T: Sendable>(
+    _ engine: TestEngine,
+    demo: Bool = false,
+    mode: TestingSetup = .router,
+    clock: AppClock = .system,
+    sms: DevSMSSink = DevSMSSink(),
+    dataDirectory: String? = nil,
+    configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
+    test: String = #function,
+    _ body: @Sendable (any TestClientProtocol, DatabaseLocation) async throws -> T
+) async throws -> T {
     print("app test \(test) on \(engine.rawValue)")
     let location = try await TestDatabase.freshLocation(engine)
+    let dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("hc-app-\(UUID().uuidString.prefix(8))").path
     var configuration = AppConfiguration(hostname: "127.0.0.1", port: 0, database: location, demo: demo, logLevel: .warning)
+    configuration.dataDirectory = dataDirectory
+    configuration.identity.passwordIterations = 1_000
     configure(&configuration)
     let app = try buildApplication(
         configuration,
+        keys: TestDatabase.keys,
         logger: TestDatabase.logger,
+        clock: clock,
+        sms: sms,
         hooks: AppHooks(prepare: { database in
             guard demo else { return }
-            _ = try await DemoPipeline.standard.run(DemoContext(database: database, reference: try ReferenceData.bundled()))
+            _ = try await DemoPipeline.standard.run(DemoContext(
+                database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory, passwordIterations: 1_000
+            ))
         })
     )
+    defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
     do {
-        let result = try await app.test(mode, body)
+        let result = try await app.test(mode) { client in try await body(client, location) }
         try? await TestDatabase.drop(location)
         return result
     } catch {
@@ -63,4 +95,81 @@ extension TestResponse {
 struct TestResponseError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A scratch directory for one test's files (demo-accounts.json).
+func scratchDirectory() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("hc-app-\(UUID().uuidString.prefix(8))").path
+}
+
+/// The demo accounts the demo step wrote.
+struct DemoAccounts {
+    struct Staff: Decodable {
+        var role: String
+        var scope: String
+        var username: String
+        var password: String
+        var totpSecret: String
+    }
+
+    struct Patient: Decodable {
+        var role: String
+        var scope: String
+        var phone: String
+        var name: String
+        var idNumber: String
+    }
+
+    var staff: [Staff]
+    var patients: [Patient]
+
+    init(directory: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("demo-accounts.json"))
+        let entries = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        let decoder = JSONDecoder()
+        staff = try entries.filter { $0["role"] as? String != "patient" }.map { try decoder.decode(Staff.self, from: JSONSerialization.data(withJSONObject: $0)) }
+        patients = try entries.filter { $0["role"] as? String == "patient" }.map { try decoder.decode(Patient.self, from: JSONSerialization.data(withJSONObject: $0)) }
+    }
+
+    func staff(_ username: String) throws -> Staff {
+        try #require(staff.first { $0.username == username })
+    }
+}
+
+/// JSON body helper.
+func jsonBody(_ object: [String: Any]) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+extension TestClientProtocol {
+    /// Password then TOTP (the server's own TOTP here; tools/checks does it with pyotp).
+    func signIn(_ account: DemoAccounts.Staff, at date: Date = Date()) async throws -> (access: String, refresh: String) {
+        let mfaToken: String = try await execute(uri: "/api/v1/auth/staff/login", method: .post,
+                                                 body: jsonBody(["username": account.username, "password": account.password])) { response throws in
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            return try #require(try response.json()["mfaToken"] as? String)
+        }
+        let secret = try #require(Base32.decode(account.totpSecret))
+        let code = TOTP(secret: secret).code(at: date)
+        return try await execute(uri: "/api/v1/auth/staff/mfa", method: .post, body: jsonBody(["mfaToken": mfaToken, "code": code])) { response throws in
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            let body = try response.json()
+            return (try #require(body["accessToken"] as? String), try #require(body["refreshToken"] as? String))
+        }
+    }
+
+    func get(_ uri: String, token: String?) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:]) { $0 }
+    }
+
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: [String: Any]? = nil) async throws -> TestResponse {
+        try await execute(uri: uri, method: method, headers: token.map { [.authorization: "Bearer \($0)"] } ?? [:], body: json.map(jsonBody)) { $0 }
+    }
+}
+
+/// Runs SQL on a test app's database directly, as a DBA would.
+func rawExecute(_ sql: String, on location: DatabaseLocation) async throws {
+    try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
+        try await database.database.write { db in try await db.execute(sql) }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
@@ -73,10 +74,14 @@ import Testing
 }
 
 @Suite struct DemoPipelineTests {
+    static func scratchDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("hc-demo-\(UUID().uuidString.prefix(8))").path
+    }
+
     @Test(arguments: TestEngine.available)
     func demoFillsTheCityOnceAndOnlyOnce(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            let context = DemoContext(database: app, reference: try ReferenceData.bundled())
+            let context = DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: Self.scratchDirectory(), passwordIterations: 1_000)
             let first = try await DemoPipeline.standard.run(context)
             #expect(first.allSatisfy { $0.ranNow })
             let counts = try await app.organisations.counts()
@@ -99,7 +104,7 @@ import Testing
     func bothEnginesHoldTheSameDemoCity() async throws {
         @Sendable func snapshot(_ engine: TestEngine) async throws -> ([Institution], [DistrictSummary], Campus?) {
             try await TestDatabase.with(engine) { app in
-                _ = try await DemoPipeline.standard.run(DemoContext(database: app, reference: try ReferenceData.bundled()))
+                _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: DemoPipelineTests.scratchDirectory()))
                 return (
                     try await app.organisations.institutions(districtCode: nil),
                     try await app.organisations.districtSummaries(),

@@ -9,14 +9,14 @@ struct OperationsController {
     let database: AppDatabase
     let registry: PrometheusCollectorRegistry
 
-    func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/healthz", use: health)
-        router.get("/readyz", use: readiness)
-        router.get("/metrics", use: metrics)
+    func addRoutes(to routes: Routes) {
+        routes.get("healthz", .open, use: health)
+        routes.get("readyz", .open, use: readiness)
+        routes.get("metrics", .open, use: metrics)
     }
 
     /// Liveness: answers without touching anything, so a slow database never gets the process killed.
-    @Sendable func health(_ request: Request, context: AppRequestContext) -> Response {
+    @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> Response {
         JSONResponse.bytes(Self.healthBody)
     }
 
@@ -38,7 +38,7 @@ struct OperationsController {
         return try JSONResponse.encode(Readiness(database: database.engine.rawValue))
     }
 
-    @Sendable func metrics(_ request: Request, context: AppRequestContext) -> Response {
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 * 1024)
         registry.emit(into: &bytes)

@@ -7,10 +7,10 @@ import Hummingbird
 struct OrganisationsController<Repository: OrganisationReading> {
     let repository: Repository
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
-        group.get("districts", use: districts)
-        group.get("institutions", use: institutions)
-        group.get("campuses/{id}", use: campus)
+    func addRoutes(to api: Routes) {
+        api.get("districts", .open, use: districts)
+        api.get("institutions", .open, use: institutions)
+        api.get("campuses/{id}", .open, use: campus)
     }
 
     struct DistrictList: Encodable {

@@ -10,10 +10,24 @@ public struct AppRequestContext: RequestContext {
     public var requestID: String
     /// Largest request body any route decodes (1 MiB unless configured otherwise).
     public var maxUploadSize: Int
+    /// The authenticated caller, on routes that require one (set by the authorization middleware).
+    public var identity: Identity?
+    /// The peer's address, for the audit log.
+    public let clientIP: String
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.maxUploadSize = AppConfiguration.defaultMaxBodySize
+        self.identity = nil
+        self.clientIP = source.channel.remoteAddress?.ipAddress ?? ""
+    }
+
+    /// The caller, on a route declared for authenticated roles (the middleware guarantees it).
+    public func requireIdentity() throws -> Identity {
+        guard let identity else {
+            throw APIError(.unauthorized, code: "unauthenticated", message: "Sign in first.")
+        }
+        return identity
     }
 }

@@ -5,11 +5,15 @@ import NIOCore
 /// Encodes route results with one shared configuration (no pretty printing, ISO 8601 dates),
 /// so every route's JSON looks the same.
 enum JSONResponse {
-    static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) throws -> Response {
+    static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return bytes(try encoder.encode(value), status: status, headers: extra)
+        return encoder
+    }
+
+    static func encode<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) throws -> Response {
+        bytes(try encoder.encode(value), status: status, headers: extra)
     }
 
     static func bytes(_ data: some Collection<UInt8>, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {

@@ -1,0 +1,88 @@
+import Logging
+import Foundation
+import HTTPTypes
+import HealthCloudDomain
+import HealthCloudStorage
+import Hummingbird
+
+/// Turns `Authorization: Bearer <access token>` into an ``Identity``, or a distinct 401:
+/// `unauthenticated` (no token), `token_invalid`, `token_expired` (refresh and retry),
+/// `session_expired` / `session_revoked` (sign in again).
+public struct Authenticator: Sendable {
+    let database: AppDatabase
+    let clock: AppClock
+    let audit: AuditTrail
+
+    func authenticate(_ request: Request, context: AppRequestContext) async throws -> Identity {
+        guard let header = request.headers[.authorization], header.count > 7,
+              header.prefix(7).lowercased() == "bearer "
+        else {
+            throw APIError(.unauthorized, code: "unauthenticated", message: "Sign in first: send Authorization: Bearer <access token>.",
+                           headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let now = clock.seconds
+        guard let lookup = try await database.sessions.lookupAccess(hash: DataProtection.tokenHash(token)) else {
+            throw APIError(.unauthorized, code: "token_invalid", message: "The access token is not valid.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        }
+        if lookup.tokenExpiresAt <= now {
+            throw APIError(.unauthorized, code: "token_expired", message: "The access token has expired; refresh it.",
+                           headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        }
+        let session = lookup.session
+        do {
+            try IdentityService.checkSessionAlive(session, now: now)
+        } catch let error as APIError {
+            if session.revokedAt == nil {
+                try await database.sessions.revokeSession(id: session.id, reason: "expired", now: now)
+            }
+            throw error
+        }
+        try await database.sessions.touch(sessionId: session.id, now: now)
+        let stored = try await database.identity.assignments(accountId: session.accountId)
+        for broken in stored where !broken.intact {
+            context.logger.critical("role assignment seal broken", metadata: ["assignment": .stringConvertible(broken.id)])
+            try await audit.record("integrity_violation", target: "role_assignment:\(broken.id)", result: "refused", context: context,
+                                   actor: session.accountId, detail: "HMAC-SM3 seal does not match the row")
+        }
+        return Identity(
+            accountId: session.accountId, accountKind: lookup.accountKind, displayName: lookup.displayName, sessionId: session.id,
+            sessionExpiresAt: session.expiresAt, idleTimeoutSeconds: session.idleTimeoutSeconds,
+            assignments: stored.filter(\.intact).map(\.assignment)
+        )
+    }
+}
+
+extension IdentityService {
+    static func checkSessionAlive(_ session: SessionRepository.Session, now: Int64) throws {
+        if session.revokedAt != nil {
+            throw APIError(.unauthorized, code: "session_revoked", message: "This session was closed (\(session.revokedReason ?? "revoked")). Sign in again.")
+        }
+        if session.expiresAt <= now {
+            throw APIError(.unauthorized, code: "session_expired", message: "This session has ended. Sign in again.")
+        }
+        if session.idleTimeoutSeconds > 0, now - session.lastSeenAt > session.idleTimeoutSeconds {
+            throw APIError(.unauthorized, code: "session_expired", message: "This session was idle for too long. Sign in again.")
+        }
+    }
+}
+
+/// Writes audit rows with the request's who/where filled in.
+public struct AuditTrail: Sendable {
+    let log: AuditLog
+    let clock: AppClock
+
+    func record(
+        _ action: String, target: String, result: String, context: AppRequestContext,
+        identity: Identity? = nil, actor: Int? = nil, role: String? = nil, detail: String = ""
+    ) async throws {
+        let who = identity ?? context.identity
+        try await log.append(AuditEntry(
+            at: Timestamp.iso8601(clock.now),
+            actorAccount: who?.accountId ?? actor,
+            actorRole: role ?? who?.roleLabel ?? "anonymous",
+            action: action, target: target, result: result,
+            clientIP: context.clientIP, requestID: context.requestID, detail: detail
+        ))
+    }
+}

@@ -1,0 +1,55 @@
+import Logging
+import HTTPTypes
+import Foundation
+import Synchronization
+
+/// The numbers of the identity rules (MLPS level 3 asks for lockout, idle timeout and
+/// two-factor sign-in for staff). All tunable; tests shorten them.
+public struct IdentityPolicy: Sendable {
+    public var accessTokenSeconds: Int64 = 15 * 60
+    public var staffSessionSeconds: Int64 = 12 * 3600
+    public var patientSessionSeconds: Int64 = 30 * 24 * 3600
+    public var staffIdleSeconds: Int64 = 30 * 60
+    public var mfaTokenSeconds: Int64 = 5 * 60
+    public var otpSeconds: Int64 = 5 * 60
+    public var otpResendSeconds: Int64 = 60
+    public var otpPerHour = 5
+    public var otpMaxAttempts = 5
+    public var lockoutThreshold = 5
+    public var lockoutSeconds: Int64 = 15 * 60
+    /// PBKDF2-HMAC-SM3 iterations for staff passwords.
+    public var passwordIterations = 60_000
+
+    public init() {}
+}
+
+/// The time the server believes it is. Tests move it to prove expiry.
+public struct AppClock: Sendable {
+    private let read: @Sendable () -> Date
+
+    public init(_ read: @escaping @Sendable () -> Date) {
+        self.read = read
+    }
+
+    public static let system = AppClock { Date() }
+
+    public var now: Date { read() }
+    public var seconds: Int64 { Int64(read().timeIntervalSince1970.rounded(.down)) }
+}
+
+/// A clock a test sets and advances.
+public final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date = Date()) {
+        current = Mutex(start)
+    }
+
+    public func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+
+    public var clock: AppClock {
+        AppClock { [self] in current.withLock { $0 } }
+    }
+}

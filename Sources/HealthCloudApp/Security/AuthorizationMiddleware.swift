@@ -1,0 +1,46 @@
+import Logging
+import Foundation
+import HTTPTypes
+import HealthCloudDomain
+import HealthCloudStorage
+import Hummingbird
+
+/// Enforces each route's declared ``Access`` before its handler runs: 401 without a valid
+/// session, 403 `forbidden_role` for a role the route does not admit, 403 `forbidden_scope`
+/// when the target lies outside every scope the caller holds, and 403 `route_not_declared`
+/// for a route nobody declared.
+struct AuthorizationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let registry: AccessRegistry
+    let authenticator: Authenticator
+    let directory: ScopeDirectory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let endpoint = context.endpointPath, endpoint != "NotFound" else {
+            return try await next(request, context)
+        }
+        guard let access = registry.access(method: request.method, path: endpoint) else {
+            context.logger.error("route has no access declaration", metadata: ["route": .string("\(request.method) \(endpoint)")])
+            throw APIError(.forbidden, code: "route_not_declared", message: "This route has no access declaration and is refused.")
+        }
+        switch access {
+        case .open:
+            return try await next(request, context)
+        case .roles(let roles, let rule):
+            var context = context
+            let identity = try await authenticator.authenticate(request, context: context)
+            context.identity = identity
+            guard !identity.roles.isDisjoint(with: roles) else {
+                throw APIError(.forbidden, code: "forbidden_role",
+                               message: "This action needs the role \(roles.sorted().map(\.rawValue).joined(separator: " or ")).")
+            }
+            if let target = try await rule.target(request, context, directory) {
+                guard identity.may(roles, at: target) else {
+                    throw APIError(.forbidden, code: "forbidden_scope", message: "This is outside the scopes you hold.")
+                }
+            }
+            return try await next(request, context)
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import HealthCloudCrypto
+import HealthCloudDomain
+
+/// Accounts, role assignments, sessions, tokens and phone codes. Personal data goes in
+/// sealed and comes out opened only through the explicit `personalData` read.
+public struct IdentityRepository: Sendable {
+    let database: any Database
+    public let protection: DataProtection
+
+    public init(database: any Database, protection: DataProtection) {
+        self.database = database
+        self.protection = protection
+    }
+
+    // MARK: Accounts
+
+    public struct StaffCredentials: Sendable {
+        public var accountId: Int
+        public var passwordHash: String
+        public var failedAttempts: Int
+        public var lockedUntil: Int64
+        public var totpSecret: [UInt8]?
+        public var totpConfirmed: Bool
+        public var totpLastCounter: Int64
+    }
+
+    public struct AccountSummary: Sendable, Equatable {
+        public var id: Int
+        public var kind: String
+        public var username: String?
+        public var displayName: String
+    }
+
+    public struct PersonalRecord: Sendable, Equatable {
+        public var name: String?
+        public var phone: String?
+        public var idNumber: String?
+
+        public init(name: String?, phone: String?, idNumber: String?) {
+            self.name = name
+            self.phone = phone
+            self.idNumber = idNumber
+        }
+    }
+
+    /// Creates a staff account with its role assignments; returns its id.
+    public func createStaff(
+        username: String, displayName: String, passwordHash: String, totpSecret: [UInt8]?, totpConfirmed: Bool,
+        assignments: [RoleAssignment], now: Int64
+    ) async throws -> Int {
+        let totpCipher = try totpSecret.map { try protection.seal(Hex.encode($0)) }
+        return try await database.write { db in
+            guard let row = try await db.first("""
+                INSERT INTO accounts (kind, username, display_name, password_hash, totp_cipher, totp_confirmed, created_at)
+                VALUES ('staff', $1, $2, $3, $4, $5, $6) RETURNING id
+                """, [.text(username), .text(displayName), .text(passwordHash), SQLValue(totpCipher, SQLValue.text),
+                      SQLValue(totpConfirmed), .integer(now)])
+            else { throw DatabaseError.engine("no id returned") }
+            let id = try row.int("id")
+            for assignment in assignments {
+                try await insertAssignment(db, accountId: id, assignment: assignment, grantedBy: nil, now: now)
+            }
+            return id
+        }
+    }
+
+    /// The patient with this phone, created on first sight (phone-code login registers).
+    public func findOrCreatePatient(phone: String, now: Int64) async throws -> (id: Int, created: Bool) {
+        let index = protection.blindIndex("phone", phone)
+        if let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) {
+            return (try row.int("id"), false)
+        }
+        let sealed = try protection.seal(phone)
+        do {
+            return try await database.write { db in
+                guard let row = try await db.first("""
+                    INSERT INTO accounts (kind, display_name, phone_cipher, phone_index, created_at)
+                    VALUES ('patient', $1, $2, $3, $4) RETURNING id
+                    """, [.text(PersonalData.maskPhone(phone)), .text(sealed), .text(index), .integer(now)])
+                else { throw DatabaseError.engine("no id returned") }
+                let id = try row.int("id")
+                try await insertAssignment(db, accountId: id, assignment: RoleAssignment(role: .patient, scope: .patient(id)), grantedBy: nil, now: now)
+                return (id, true)
+            }
+        } catch DatabaseError.uniqueViolation {
+            // Two first logins raced; the other one created the account.
+            let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)])
+            return (try row?.int("id") ?? 0, false)
+        }
+    }
+
+    /// Records a patient's real name and ID number (sealed, with a blind index on the ID number).
+    public func setRealName(accountId: Int, name: String, idNumber: String) async throws {
+        let normalized = idNumber.uppercased()
+        try await database.write { db in
+            try await db.execute("""
+                UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = $3, display_name = $4
+                WHERE id = $5 AND kind = 'patient'
+                """, [.text(try protection.seal(name)), .text(try protection.seal(normalized)),
+                      .text(protection.blindIndex("id_number", normalized)), .text(PersonalData.maskName(name)), .integer(Int64(accountId))])
+        }
+    }
+
+    public func account(id: Int) async throws -> AccountSummary? {
+        try await database.first("SELECT id, kind, username, display_name FROM accounts WHERE id = $1", [.integer(Int64(id))]).map(Self.summary)
+    }
+
+    public func accounts(kind: String?, limit: Int, afterId: Int) async throws -> [AccountSummary] {
+        let filter = kind == nil ? "" : "AND kind = $3"
+        var binds: [SQLValue] = [.integer(Int64(afterId)), .integer(Int64(limit))]
+        if let kind { binds.append(.text(kind)) }
+        return try await database.query(
+            "SELECT id, kind, username, display_name FROM accounts WHERE id > $1 \(filter) ORDER BY id LIMIT $2", binds
+        ).map(Self.summary)
+    }
+
+    /// Opens the sealed personal data of an account. Callers audit the read.
+    public func personalData(accountId: Int) async throws -> PersonalRecord? {
+        guard let row = try await database.first(
+            "SELECT name_cipher, phone_cipher, id_number_cipher FROM accounts WHERE id = $1", [.integer(Int64(accountId))]
+        ) else { return nil }
+        return PersonalRecord(
+            name: try row.optionalString("name_cipher").map(protection.open),
+            phone: try row.optionalString("phone_cipher").map(protection.open),
+            idNumber: try row.optionalString("id_number_cipher").map(protection.open)
+        )
+    }
+
+    public func patientId(idNumber: String) async throws -> Int? {
+        try await database.first("SELECT id FROM accounts WHERE id_number_index = $1",
+                                 [.text(protection.blindIndex("id_number", idNumber.uppercased()))]).map { try $0.int("id") }
+    }
+
+    public func staffCredentials(username: String) async throws -> StaffCredentials? {
+        guard let row = try await database.first("""
+            SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter
+            FROM accounts WHERE username = $1 AND kind = 'staff'
+            """, [.text(username)])
+        else { return nil }
+        return StaffCredentials(
+            accountId: try row.int("id"),
+            passwordHash: try row.optionalString("password_hash") ?? "",
+            failedAttempts: try row.int("failed_attempts"),
+            lockedUntil: try row.int64("locked_until"),
+            totpSecret: try row.optionalString("totp_cipher").map { Hex.decode(try protection.open($0)) ?? [] },
+            totpConfirmed: try row.bool("totp_confirmed"),
+            totpLastCounter: try row.int64("totp_last_counter")
+        )
+    }
+
+    public func staffCredentials(accountId: Int) async throws -> StaffCredentials? {
+        guard let username = try await database.first("SELECT username FROM accounts WHERE id = $1", [.integer(Int64(accountId))])
+            .flatMap({ try $0.optionalString("username") })
+        else { return nil }
+        return try await staffCredentials(username: username)
+    }
+
+    /// Counts a failed sign-in; locks the account for `lockSeconds` at the `limit`-th failure in a row.
+    /// Returns the lock's end when this failure locked it.
+    public func recordFailure(accountId: Int, limit: Int, lockSeconds: Int64, now: Int64) async throws -> Int64? {
+        try await database.write { db in
+            guard let row = try await db.first(
+                "UPDATE accounts SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
+                [.integer(Int64(accountId))]
+            ) else { return nil }
+            guard try row.int("failed_attempts") >= limit else { return nil }
+            let until = now + lockSeconds
+            try await db.execute("UPDATE accounts SET failed_attempts = 0, locked_until = $1 WHERE id = $2", [.integer(until), .integer(Int64(accountId))])
+            return until
+        }
+    }
+
+    public func clearFailures(accountId: Int) async throws {
+        try await database.write { db in
+            try await db.execute("UPDATE accounts SET failed_attempts = 0 WHERE id = $1", [.integer(Int64(accountId))])
+        }
+    }
+
+    /// Stores the counter of an accepted TOTP code, only if it is newer than the last one:
+    /// returns false for a replayed code.
+    public func acceptTOTPCounter(accountId: Int, counter: Int64, confirm: Bool) async throws -> Bool {
+        try await database.write { db in
+            let rows = try await db.query("""
+                UPDATE accounts SET totp_last_counter = $1, totp_confirmed = CASE WHEN $3 = 1 THEN 1 ELSE totp_confirmed END
+                WHERE id = $2 AND totp_last_counter < $1 RETURNING id
+                """, [.integer(counter), .integer(Int64(accountId)), .integer(confirm ? 1 : 0)])
+            return !rows.isEmpty
+        }
+    }
+
+    public func setTOTPSecret(accountId: Int, secret: [UInt8]) async throws {
+        let sealed = try protection.seal(Hex.encode(secret))
+        try await database.write { db in
+            try await db.execute("UPDATE accounts SET totp_cipher = $1, totp_confirmed = 0, totp_last_counter = 0 WHERE id = $2",
+                                 [.text(sealed), .integer(Int64(accountId))])
+        }
+    }
+
+    public func setPasswordHash(accountId: Int, hash: String) async throws {
+        try await database.write { db in
+            try await db.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .integer(Int64(accountId))])
+        }
+    }
+
+    // MARK: Role assignments
+
+    public struct StoredAssignment: Sendable, Equatable {
+        public var id: Int
+        public var assignment: RoleAssignment
+        /// False when the row's seal does not match its content: edited behind the server's back.
+        public var intact: Bool
+    }
+
+    public func assignments(accountId: Int) async throws -> [StoredAssignment] {
+        try await database.query(
+            "SELECT id, role, scope, granted_at, mac FROM role_assignments WHERE account_id = $1 ORDER BY id", [.integer(Int64(accountId))]
+        ).map { row in
+            let roleText = try row.string("role")
+            let scopeText = try row.string("scope")
+            let grantedAt = try row.int64("granted_at")
+            guard let role = Role(rawValue: roleText), let scope = Scope(scopeText) else {
+                return StoredAssignment(id: try row.int("id"), assignment: RoleAssignment(role: .patient, scope: .patient(0)), intact: false)
+            }
+            let expected = protection.assignmentMAC(accountId: accountId, role: role, scope: scope, grantedAt: grantedAt)
+            let intact = constantTimeEquals(Array(expected.utf8), Array(try row.string("mac").utf8))
+            return StoredAssignment(id: try row.int("id"), assignment: RoleAssignment(role: role, scope: scope), intact: intact)
+        }
+    }
+
+    public func grant(_ assignment: RoleAssignment, to accountId: Int, by grantor: Int?, now: Int64) async throws {
+        try await database.write { db in
+            try await insertAssignment(db, accountId: accountId, assignment: assignment, grantedBy: grantor, now: now)
+        }
+    }
+
+    /// Removes one assignment; returns whether it existed.
+    public func revoke(_ assignment: RoleAssignment, from accountId: Int) async throws -> Bool {
+        try await database.write { db in
+            !(try await db.query("DELETE FROM role_assignments WHERE account_id = $1 AND role = $2 AND scope = $3 RETURNING id",
+                                 [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description)])).isEmpty
+        }
+    }
+
+    private func insertAssignment(_ db: any SQLExecutor, accountId: Int, assignment: RoleAssignment, grantedBy: Int?, now: Int64) async throws {
+        try await db.execute("""
+            INSERT INTO role_assignments (account_id, role, scope, granted_at, granted_by, mac) VALUES ($1, $2, $3, $4, $5, $6)
+            """, [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description), .integer(now),
+                  SQLValue(grantedBy.map(Int64.init), SQLValue.integer),
+                  .text(protection.assignmentMAC(accountId: accountId, role: assignment.role, scope: assignment.scope, grantedAt: now))])
+    }
+
+    private static func summary(_ row: SQLRow) throws -> AccountSummary {
+        AccountSummary(id: try row.int("id"), kind: try row.string("kind"), username: try row.optionalString("username"),
+                       displayName: try row.string("display_name"))
+    }
+}
