@@ -12,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self],
         defaultSubcommand: Serve.self
     )
 }

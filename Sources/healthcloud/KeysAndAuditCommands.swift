@@ -93,3 +93,52 @@ struct Audit: AsyncParsableCommand {
         }
     }
 }
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign or verify an HCP1 token with the key store (see docs/signed-tokens.md).",
+        subcommands: [Sign.self, Verify.self]
+    )
+
+    struct Sign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sign a token with the current SM2 key and print it.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "The token type (typ).") var type = "demo"
+        @Option(help: "Extra claims as a JSON object.") var claims = "{}"
+        @Option(help: "Lifetime in seconds.") var ttl = 300
+
+        func run() async throws {
+            let keys = try storage.keys(try storage.configuration(), createIfMissing: false)
+            guard let object = try JSONSerialization.jsonObject(with: Data(claims.utf8)) as? [String: Any] else {
+                throw ValidationError("--claims must be a JSON object")
+            }
+            let now = Date()
+            let sendable = object.mapValues { SendableJSON(value: $0) }
+            print(try SignedToken.sign(claims: sendable.mapValues(\.value), type: type, issuedAt: now,
+                                       expiresAt: now.addingTimeInterval(TimeInterval(ttl)), key: keys.signingKey, keyID: keys.signingKeyID))
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify a token with the key store's public keys and print its claims.")
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "The HCP1 token.") var token: String
+
+        func run() async throws {
+            let keys = try storage.keys(try storage.configuration(), createIfMissing: false)
+            do {
+                let claims = try SignedToken.verify(token, publicKeys: keys.verificationKeys, now: Date())
+                let data = try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } catch let error as SignedToken.VerificationError {
+                print("invalid: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// JSONSerialization values cross into `[String: any Sendable]` (they are immutable Foundation values).
+struct SendableJSON: @unchecked Sendable {
+    let value: Any
+}

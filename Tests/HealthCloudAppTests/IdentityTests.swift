@@ -219,3 +219,22 @@ import Testing
     }
 }
 
+
+@Suite struct PublishedKeysTests {
+    @Test func theKeySetVerifiesTokensTheServerSigns() async throws {
+        try await withTestApp(.sqlite) { client in
+            let answer = try await client.get("/api/v1/keys", token: nil)
+            #expect(answer.status == .ok)
+            let keys = try #require(try answer.json()["keys"] as? [[String: Any]])
+            let current = try #require(keys.first { $0["current"] as? Bool == true })
+            #expect(current["alg"] as? String == "SM2-SM3")
+            let kid = try #require(current["kid"] as? String)
+            #expect(kid == TestDatabase.keys.signingKeyID)
+            let published = try SM2PublicKey(pemRepresentation: try #require(current["publicKeyPem"] as? String))
+            let now = Date()
+            let token = try SignedToken.sign(claims: [:], type: "certificate", issuedAt: now, expiresAt: now.addingTimeInterval(60),
+                                             key: TestDatabase.keys.signingKey, keyID: kid)
+            #expect(try SignedToken.verify(token, publicKeys: [kid: published], now: now)["typ"] as? String == "certificate")
+        }
+    }
+}
