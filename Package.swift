@@ -100,6 +100,12 @@ let package = Package(
             dependencies: ["HealthCloudStorage", "HealthCloudCrypto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        /// Micro-benchmarks of the GM primitives (tools/bench/identity runs it in release).
+        .executableTarget(
+            name: "healthcloud-bench",
+            dependencies: ["HealthCloudCrypto"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HealthCloudDomainTests",
             dependencies: ["HealthCloudDomain"],

@@ -68,8 +68,11 @@ import Testing
             }
             // 2. Every route that needs a role has a probe.
             let guarded = registry.declared.compactMap { key, access -> (String, Set<Role>)? in
-                guard case .roles(let roles, _) = access else { return nil }
-                return ("\(key.method) \(key.path)", roles)
+                switch access {
+                case .open: return nil
+                case .authenticated: return ("\(key.method) \(key.path)", Set(Role.allCases))
+                case .roles(let roles, _): return ("\(key.method) \(key.path)", roles)
+                }
             }.sorted { $0.0 < $1.0 }
             for (route, _) in guarded {
                 #expect(Self.probes[route] != nil, "no access probe for \(route): add one to AccessMatrixTests.probes")

@@ -81,7 +81,7 @@ struct AdminAccountsController {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let body = try await JSONBody.decode(NewAccount.self, from: request, context: context)
-        guard body.username.range(of: #"^[a-z0-9][a-z0-9._-]{2,39}$"#, options: .regularExpression) != nil else {
+        guard body.username.range(of: #"^[a-z0-9][a-z0-9._-]{2,39}\z"#, options: .regularExpression) != nil else {
             throw APIError(.badRequest, code: "invalid_field", message: "username must be 3–40 of a–z, 0–9, '.', '_' or '-'.", field: "username")
         }
         let displayName = body.displayName.trimmingCharacters(in: .whitespaces)
@@ -138,7 +138,7 @@ struct AdminAccountsController {
         let accountId = try Self.accountId(context)
         let role = request.uri.queryParameters["role"].map(String.init) ?? ""
         let scope = request.uri.queryParameters["scope"].map(String.init) ?? ""
-        let assignment = try await checkedAssignment(role: role, scope: scope, by: identity, field: nil)
+        let assignment = try await checkedAssignment(role: role, scope: scope, by: identity, field: nil, code: "invalid_parameter")
         guard try await database.identity.revoke(assignment, from: accountId) else {
             throw APIError.notFound("assignment_not_found", "Account \(accountId) does not hold \(assignment.role.rawValue) at \(assignment.scope).")
         }
@@ -202,13 +202,15 @@ struct AdminAccountsController {
     }
 
     /// A staff role at a scope that exists and that the administrator's own admin scopes cover.
-    private func checkedAssignment(role roleText: String, scope scopeText: String, by identity: Identity, field: String?) async throws -> RoleAssignment {
+    private func checkedAssignment(
+        role roleText: String, scope scopeText: String, by identity: Identity, field: String?, code: String = "invalid_field"
+    ) async throws -> RoleAssignment {
         guard let role = Role(rawValue: roleText), role.isStaff else {
-            throw APIError(.badRequest, code: "invalid_field", message: "role must be one of \(Role.allCases.filter(\.isStaff).map(\.rawValue).joined(separator: ", ")).",
+            throw APIError(.badRequest, code: code, message: "role must be one of \(Role.allCases.filter(\.isStaff).map(\.rawValue).joined(separator: ", ")).",
                            field: field.map { "\($0).role" } ?? "role")
         }
         guard let scope = Scope(scopeText), !(scope.isPatient) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "scope must be city, district:CODE, institution:ID, campus:ID or site:ID.",
+            throw APIError(.badRequest, code: code, message: "scope must be city, district:CODE, institution:ID, campus:ID or site:ID.",
                            field: field.map { "\($0).scope" } ?? "scope")
         }
         guard let path = try await directory.path(of: scope) else {

@@ -20,8 +20,8 @@ struct AuthController {
         auth.post("staff/mfa/enrol", .open, use: enrol)
         auth.post("staff/mfa", .open, use: completeMFA)
         auth.post("refresh", .open, use: refresh)
-        auth.post("logout", .anyAccount, use: logout)
-        api.get("me", .anyAccount, use: me)
+        auth.post("logout", .authenticated, use: logout)
+        api.get("me", .authenticated, use: me)
         api.put("me/real-name", .roles(.patient), use: setRealName)
     }
 

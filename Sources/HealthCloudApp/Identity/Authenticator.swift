@@ -12,6 +12,7 @@ public struct Authenticator: Sendable {
     let database: AppDatabase
     let clock: AppClock
     let audit: AuditTrail
+    static let touchGranularity: Int64 = 60
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Identity {
         guard let header = request.headers[.authorization], header.count > 7,
@@ -22,7 +23,7 @@ public struct Authenticator: Sendable {
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let now = clock.seconds
-        guard let lookup = try await database.sessions.lookupAccess(hash: DataProtection.tokenHash(token)) else {
+        guard let (lookup, stored) = try await database.identity.lookupAccess(tokenHash: DataProtection.tokenHash(token)) else {
             throw APIError(.unauthorized, code: "token_invalid", message: "The access token is not valid.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
         if lookup.tokenExpiresAt <= now {
@@ -38,8 +39,10 @@ public struct Authenticator: Sendable {
             }
             throw error
         }
-        try await database.sessions.touch(sessionId: session.id, now: now)
-        let stored = try await database.identity.assignments(accountId: session.accountId)
+        // The idle clock moves at minute granularity: most requests need no write at all.
+        if now - session.lastSeenAt >= Self.touchGranularity {
+            try await database.sessions.touch(sessionId: session.id, now: now, granularity: Self.touchGranularity)
+        }
         for broken in stored where !broken.intact {
             context.logger.critical("role assignment seal broken", metadata: ["assignment": .stringConvertible(broken.id)])
             try await audit.record("integrity_violation", target: "role_assignment:\(broken.id)", result: "refused", context: context,

@@ -57,13 +57,15 @@ public struct IdentityService: Sendable {
             throw Self.rateLimited(retryAfter: policy.otpResendSeconds - (now - latest))
         }
         if sent.count >= policy.otpPerHour {
-            throw Self.rateLimited(retryAfter: 3600)
+            throw Self.rateLimited(retryAfter: max(1, (sent.earliest ?? now) + 3600 - now))
         }
         let code = Self.randomDigits(6)
-        try await sessions.insertCode(phoneIndex: index, codeHash: codeHash(phone: phone, code: code), now: now, expiresAt: now + policy.otpSeconds)
+        let hash = codeHash(phone: phone, code: code)
+        try await sessions.insertCode(phoneIndex: index, codeHash: hash, now: now, expiresAt: now + policy.otpSeconds)
         do {
             try await sms.send(to: phone, text: "【健康云】验证码 \(code)，\(policy.otpSeconds / 60) 分钟内有效，请勿告诉他人。Your HealthCloud code is \(code).")
         } catch {
+            try? await sessions.withdrawCode(phoneIndex: index, codeHash: hash)
             throw APIError(.serviceUnavailable, code: "sms_unavailable", message: "Text messages cannot be sent right now; try again later.")
         }
         return (policy.otpSeconds, policy.otpResendSeconds)
@@ -107,7 +109,8 @@ public struct IdentityService: Sendable {
             throw Self.invalidCredentials
         }
         if credentials.lockedUntil > now {
-            try await audit.record("staff_login", target: "account:\(credentials.accountId)", result: "locked", context: context)
+            try await audit.record("staff_login", target: "account:\(credentials.accountId)", result: "locked", context: context,
+                                   actor: credentials.accountId, role: "staff")
             throw Self.locked(until: credentials.lockedUntil, now: now)
         }
         guard hasher.verify(password, against: credentials.passwordHash) else {
@@ -120,7 +123,7 @@ public struct IdentityService: Sendable {
         try await sessions.insertToken(hash: DataProtection.tokenHash(token), kind: .mfa, accountId: credentials.accountId,
                                        sessionId: nil, expiresAt: now + policy.mfaTokenSeconds, now: now)
         try await audit.record("staff_login", target: "account:\(credentials.accountId)", result: "password_ok", context: context,
-                               actor: credentials.accountId)
+                               actor: credentials.accountId, role: "staff")
         return MFAChallenge(mfaToken: token, expiresIn: policy.mfaTokenSeconds,
                             enrolmentRequired: !(credentials.totpConfirmed && credentials.totpSecret != nil))
     }
@@ -141,7 +144,7 @@ public struct IdentityService: Sendable {
         let secret = TOTP.generateSecret()
         try await identity.setTOTPSecret(accountId: accountId, secret: secret)
         let username = (try await identity.account(id: accountId))?.username ?? "account-\(accountId)"
-        try await audit.record("totp_enrol", target: "account:\(accountId)", result: "issued", context: context, actor: accountId)
+        try await audit.record("totp_enrol", target: "account:\(accountId)", result: "issued", context: context, actor: accountId, role: "staff")
         return Enrolment(secret: Base32.encode(secret), otpauthUri: TOTP(secret: secret).provisioningURI(account: username, issuer: "HealthCloud"))
     }
 
@@ -164,7 +167,7 @@ public struct IdentityService: Sendable {
         try await identity.clearFailures(accountId: accountId)
         let tokens = try await openSession(accountId: accountId, kind: "staff", now: now, lifetime: policy.staffSessionSeconds,
                                            idle: policy.staffIdleSeconds, context: context)
-        try await audit.record("staff_login", target: "account:\(accountId)", result: "success", context: context, actor: accountId)
+        try await audit.record("staff_login", target: "account:\(accountId)", result: "success", context: context, actor: accountId, role: "staff")
         return tokens
     }
 
@@ -181,7 +184,8 @@ public struct IdentityService: Sendable {
         message: String = "The username or password is incorrect."
     ) async throws -> Never {
         let lockedUntil = try await identity.recordFailure(accountId: accountId, limit: policy.lockoutThreshold, lockSeconds: policy.lockoutSeconds, now: now)
-        try await audit.record(action, target: "account:\(accountId)", result: lockedUntil == nil ? "failure" : "locked", context: context)
+        try await audit.record(action, target: "account:\(accountId)", result: lockedUntil == nil ? "failure" : "locked", context: context,
+                               actor: accountId, role: "staff")
         if let lockedUntil {
             try await sessions.revokeAllSessions(accountId: accountId, reason: "account_locked", now: now)
             throw Self.locked(until: lockedUntil, now: now)
@@ -220,7 +224,7 @@ public struct IdentityService: Sendable {
         if token.usedAt != nil {
             try await sessions.revokeSession(id: sessionId, reason: "refresh_token_reused", now: now)
             try await audit.record("refresh_reuse", target: "session:\(sessionId.prefix(8))", result: "session_revoked", context: context,
-                                   actor: token.accountId)
+                                   actor: token.accountId, role: "session-holder")
             throw APIError(.unauthorized, code: "refresh_token_reused",
                            message: "This refresh token was already used; the session is closed. Sign in again.")
         }

@@ -10,6 +10,9 @@ import Synchronization
 public enum Access: Sendable {
     /// No authentication (health, public reference data, sign-in).
     case open
+    /// Any valid session, whatever roles the account holds now (its own profile, sign-out):
+    /// an account stripped of every role can still see that and leave.
+    case authenticated
     /// An authenticated account holding one of `roles` in a scope that covers the target
     /// that `scope` resolves from the request.
     case roles(Set<Role>, scope: ScopeRule)
@@ -17,8 +20,6 @@ public enum Access: Sendable {
     public static func roles(_ roles: Role..., scope: ScopeRule = .any) -> Access {
         .roles(Set(roles), scope: scope)
     }
-
-    public static let anyAccount = Access.roles(Set(Role.allCases), scope: .any)
 }
 
 /// How a route finds the organisational place it acts on, so the middleware can compare it

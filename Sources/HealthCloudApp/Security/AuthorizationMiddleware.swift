@@ -27,6 +27,10 @@ struct AuthorizationMiddleware: RouterMiddleware {
         switch access {
         case .open:
             return try await next(request, context)
+        case .authenticated:
+            var context = context
+            context.identity = try await authenticator.authenticate(request, context: context)
+            return try await next(request, context)
         case .roles(let roles, let rule):
             var context = context
             let identity = try await authenticator.authenticate(request, context: context)

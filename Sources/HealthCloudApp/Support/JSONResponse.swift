@@ -61,7 +61,8 @@ enum JSONBody {
             return APIError(.badRequest, code: "invalid_field", message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)).", field: field.isEmpty ? nil : field)
         case .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            return APIError(.badRequest, code: "invalid_field", message: "\(field) must be \(describe(type)), not null.", field: field)
+            return APIError(.badRequest, code: "invalid_field", message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)), not null.",
+                            field: field.isEmpty ? nil : field)
         @unknown default:
             return APIError(.badRequest, code: "invalid_json", message: "The request body could not be read.")
         }

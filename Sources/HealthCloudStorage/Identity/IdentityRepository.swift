@@ -84,8 +84,10 @@ public struct IdentityRepository: Sendable {
             }
         } catch DatabaseError.uniqueViolation {
             // Two first logins raced; the other one created the account.
-            let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)])
-            return (try row?.int("id") ?? 0, false)
+            guard let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) else {
+                throw DatabaseError.engine("patient account vanished after a unique violation")
+            }
+            return (try row.int("id"), false)
         }
     }
 
@@ -214,17 +216,40 @@ public struct IdentityRepository: Sendable {
     public func assignments(accountId: Int) async throws -> [StoredAssignment] {
         try await database.query(
             "SELECT id, role, scope, granted_at, mac FROM role_assignments WHERE account_id = $1 ORDER BY id", [.integer(Int64(accountId))]
-        ).map { row in
-            let roleText = try row.string("role")
-            let scopeText = try row.string("scope")
-            let grantedAt = try row.int64("granted_at")
-            guard let role = Role(rawValue: roleText), let scope = Scope(scopeText) else {
-                return StoredAssignment(id: try row.int("id"), assignment: RoleAssignment(role: .patient, scope: .patient(0)), intact: false)
-            }
-            let expected = protection.assignmentMAC(accountId: accountId, role: role, scope: scope, grantedAt: grantedAt)
-            let intact = constantTimeEquals(Array(expected.utf8), Array(try row.string("mac").utf8))
-            return StoredAssignment(id: try row.int("id"), assignment: RoleAssignment(role: role, scope: scope), intact: intact)
+        ).map { try storedAssignment($0, accountId: accountId, prefix: "") }
+    }
+
+    /// A role row with its seal checked; columns named `<prefix>id`, `<prefix>role`, ….
+    func storedAssignment(_ row: SQLRow, accountId: Int, prefix: String) throws -> StoredAssignment {
+        let id = try row.int(prefix + "id")
+        guard let role = Role(rawValue: try row.string(prefix + "role")), let scope = Scope(try row.string(prefix + "scope")) else {
+            return StoredAssignment(id: id, assignment: RoleAssignment(role: .patient, scope: .patient(0)), intact: false)
         }
+        let expected = protection.assignmentMAC(accountId: accountId, role: role, scope: scope, grantedAt: try row.int64(prefix + "granted_at"))
+        let intact = constantTimeEquals(Array(expected.utf8), Array(try row.string(prefix + "mac").utf8))
+        return StoredAssignment(id: id, assignment: RoleAssignment(role: role, scope: scope), intact: intact)
+    }
+
+    /// The session, account and sealed role rows behind an access token, in one query: the
+    /// hot path of every authenticated request.
+    public func lookupAccess(tokenHash: String) async throws -> (SessionRepository.AccessLookup, [StoredAssignment])? {
+        let rows = try await database.query("""
+            SELECT t.expires_at AS token_expires_at, s.id, s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at,
+                   s.idle_timeout_seconds, s.revoked_at, s.revoked_reason, a.kind AS account_kind, a.display_name,
+                   r.id AS r_id, r.role AS r_role, r.scope AS r_scope, r.granted_at AS r_granted_at, r.mac AS r_mac
+            FROM auth_tokens t
+            JOIN sessions s ON s.id = t.session_id
+            JOIN accounts a ON a.id = t.account_id
+            LEFT JOIN role_assignments r ON r.account_id = a.id
+            WHERE t.hash = $1 AND t.kind = 'access'
+            ORDER BY r.id
+            """, [.text(tokenHash)])
+        guard let first = rows.first else { return nil }
+        let lookup = SessionRepository.AccessLookup(
+            tokenExpiresAt: try first.int64("token_expires_at"), session: try SessionRepository.session(first),
+            accountKind: try first.string("account_kind"), displayName: try first.string("display_name"))
+        let assignments = try rows.filter { $0["r_id"] != .null }.map { try storedAssignment($0, accountId: lookup.session.accountId, prefix: "r_") }
+        return (lookup, assignments)
     }
 
     public func grant(_ assignment: RoleAssignment, to accountId: Int, by grantor: Int?, now: Int64) async throws {

@@ -115,18 +115,13 @@ public struct SessionRepository: Sendable {
         public var session: Session
         public var accountKind: String
         public var displayName: String
-    }
 
-    public func lookupAccess(hash: String) async throws -> AccessLookup? {
-        guard let row = try await database.first("""
-            SELECT t.expires_at AS token_expires_at, s.id, s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at,
-                   s.idle_timeout_seconds, s.revoked_at, s.revoked_reason, a.kind AS account_kind, a.display_name
-            FROM auth_tokens t JOIN sessions s ON s.id = t.session_id JOIN accounts a ON a.id = t.account_id
-            WHERE t.hash = $1 AND t.kind = 'access'
-            """, [.text(hash)])
-        else { return nil }
-        return AccessLookup(tokenExpiresAt: try row.int64("token_expires_at"), session: try Self.session(row),
-                            accountKind: try row.string("account_kind"), displayName: try row.string("display_name"))
+        public init(tokenExpiresAt: Int64, session: Session, accountKind: String, displayName: String) {
+            self.tokenExpiresAt = tokenExpiresAt
+            self.session = session
+            self.accountKind = accountKind
+            self.displayName = displayName
+        }
     }
 
     // MARK: Phone codes
@@ -140,12 +135,21 @@ public struct SessionRepository: Sendable {
         }
     }
 
-    /// How many codes were sent to the phone since `since`, and when the latest was sent.
-    public func codesSent(phoneIndex: String, since: Int64) async throws -> (count: Int, latest: Int64?) {
+    /// How many codes were sent to the phone since `since`, and when the first and latest were sent.
+    public func codesSent(phoneIndex: String, since: Int64) async throws -> (count: Int, earliest: Int64?, latest: Int64?) {
         let row = try await database.first(
-            "SELECT COUNT(*) AS n, MAX(created_at) AS latest FROM otp_codes WHERE phone_index = $1 AND created_at >= $2",
+            "SELECT COUNT(*) AS n, MIN(created_at) AS earliest, MAX(created_at) AS latest FROM otp_codes WHERE phone_index = $1 AND created_at >= $2",
             [.text(phoneIndex), .integer(since)])
-        return (try row?.int("n") ?? 0, try row.flatMap { $0["latest"] == .null ? nil : try $0.int64("latest") })
+        return (try row?.int("n") ?? 0,
+                try row.flatMap { $0["earliest"] == .null ? nil : try $0.int64("earliest") },
+                try row.flatMap { $0["latest"] == .null ? nil : try $0.int64("latest") })
+    }
+
+    /// Withdraws a code that could not be delivered, so it counts against no rate limit.
+    public func withdrawCode(phoneIndex: String, codeHash: String) async throws {
+        try await database.write { db in
+            try await db.execute("DELETE FROM otp_codes WHERE phone_index = $1 AND code_hash = $2", [.text(phoneIndex), .text(codeHash)])
+        }
     }
 
     public enum CodeCheck: Sendable, Equatable {
@@ -178,7 +182,7 @@ public struct SessionRepository: Sendable {
         }
     }
 
-    private static func session(_ row: SQLRow) throws -> Session {
+    static func session(_ row: SQLRow) throws -> Session {
         Session(
             id: try row.string("id"), accountId: try row.int("account_id"), kind: try row.string("kind"),
             createdAt: try row.int64("created_at"), lastSeenAt: try row.int64("last_seen_at"), expiresAt: try row.int64("expires_at"),
