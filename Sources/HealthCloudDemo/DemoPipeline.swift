@@ -52,7 +52,7 @@ public struct DemoPipeline: Sendable {
 
     /// The steps every demo run performs, in order.
     public static var standard: DemoPipeline {
-        DemoPipeline(steps: [OrganisationsStep(), AccountsStep()])
+        DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep()])
     }
 
     /// Runs the steps not yet recorded as done. Migrations must already be applied.

@@ -32,6 +32,9 @@ public struct AppDatabase: Sendable {
     public var organisations: SQLOrganisationRepository { SQLOrganisationRepository(database: database) }
     public var identity: IdentityRepository { IdentityRepository(database: database, protection: protection) }
     public var sessions: SessionRepository { SessionRepository(database: database) }
+    public var reports: ReportRepository { ReportRepository(database: database) }
+    public var ingestion: ReportIngestion { ReportIngestion(reports: reports) }
+    public var quality: QualityQueries { QualityQueries(database: database) }
     public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
 }
 

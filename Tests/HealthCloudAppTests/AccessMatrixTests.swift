@@ -22,6 +22,8 @@ import Testing
         var foreign: (username: String, uri: String)? = nil
         /// Run after every other probe of the same account (it ends the session).
         var last = false
+        /// Accounts to use instead of the role's default one (whose scope does not fit this route).
+        var accounts: [Role: String] = [:]
     }
 
     nonisolated(unsafe) static let probes: [String: Probe] = [
@@ -36,6 +38,21 @@ import Testing
         "GET /api/v1/admin/accounts/{id}/personal-data": Probe(uri: "/api/v1/admin/accounts/999999/personal-data",
                                                                foreign: ("admin.pudong", "/api/v1/admin/accounts/1/personal-data")),
         "GET /api/v1/admin/audit": Probe(uri: "/api/v1/admin/audit?limit=1", foreign: ("admin.pudong", "/api/v1/admin/audit")),
+        "PUT /api/v1/reports/{campusId}/{date}": Probe(uri: "/api/v1/reports/1/2026-11-20", body: ["icu": "not a section"],
+                                                       foreign: ("reporter.pudong-people", "/api/v1/reports/1/2026-11-20")),
+        "GET /api/v1/reports/{campusId}/{date}": Probe(uri: "/api/v1/reports/1/2026-11-20", foreign: ("leader.pudong", "/api/v1/reports/1/2026-11-20")),
+        "POST /api/v1/reports:batch": Probe(uri: "/api/v1/reports:batch", body: [:]),
+        "POST /api/v1/reports/{campusId}/{date}/versions/{version}/approve": Probe(
+            uri: "/api/v1/reports/1/2026-11-20/versions/9/approve", foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/approve"),
+            accounts: [.reporter: "reporter.huangpu"]),
+        "POST /api/v1/reports/{campusId}/{date}/versions/{version}/decline": Probe(
+            uri: "/api/v1/reports/1/2026-11-20/versions/9/decline", foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/decline"),
+            accounts: [.reporter: "reporter.huangpu"]),
+        "GET /api/v1/qc/summary": Probe(uri: "/api/v1/qc/summary?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/summary?scope=campus:1")),
+        "GET /api/v1/qc/findings": Probe(uri: "/api/v1/qc/findings?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/findings?scope=campus:1")),
+        "PUT /api/v1/admin/catalog/{code}": Probe(uri: "/api/v1/admin/catalog/bad%20code", body: [:], foreign: ("admin.pudong", "/api/v1/admin/catalog/N95")),
+        "GET /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
+        "PUT /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
     ]
 
     /// One account per role (the widest scope the demo has for it).
@@ -58,7 +75,7 @@ import Testing
         let sms = DevSMSSink()
         try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
             try await database.migrate()
-            _ = try await DemoPipeline.standard.run(DemoContext(database: database, reference: try ReferenceData.bundled(),
+            _ = try await DemoPipeline.forTests.run(DemoContext(database: database, reference: try ReferenceData.bundled(),
                                                                 dataDirectory: directory, passwordIterations: 1_000))
             let (router, registry) = try buildRouter(configuration, dependencies: AppDependencies(database: database, sms: sms))
 
@@ -82,8 +99,11 @@ import Testing
             try await app.test(.router) { client in
                 let accounts = try DemoAccounts(directory: directory)
                 var tokens: [Role: String] = [:]
+                // One sign-in per account: a TOTP code is accepted once per account.
+                var narrowTokens: [String: String] = [:]
                 for (role, username) in Self.accountsByRole {
                     tokens[role] = try await client.signIn(try accounts.staff(username)).access
+                    narrowTokens[username] = tokens[role]
                 }
                 let patient = try #require(accounts.patients.first)
                 _ = try await client.send(.post, "/api/v1/auth/otp", json: ["phone": patient.phone])
@@ -91,7 +111,6 @@ import Testing
                 let login = try await client.send(.post, "/api/v1/auth/patient/login", json: ["phone": patient.phone, "code": code])
                 tokens[.patient] = try #require(try login.json()["accessToken"] as? String)
 
-                var narrowTokens: [String: String] = [:]
                 let ordered = guarded.sorted { (Self.probes[$0.0]?.last ?? false ? 1 : 0) < (Self.probes[$1.0]?.last ?? false ? 1 : 0) }
                 for (route, allowed) in ordered {
                     guard let probe = Self.probes[route] else { continue }
@@ -112,7 +131,13 @@ import Testing
                                 "\(route) as \(foreign.username) at \(foreign.uri) → \(answer.status) \(String(buffer: answer.body))")
                     }
                     for role in Role.allCases {
-                        let token = try #require(tokens[role])
+                        var token = try #require(tokens[role])
+                        if let username = probe.accounts[role] {
+                            if narrowTokens[username] == nil {
+                                narrowTokens[username] = try await client.signIn(try accounts.staff(username)).access
+                            }
+                            token = try #require(narrowTokens[username])
+                        }
                         let answer = try await client.send(method, probe.uri, token: token, json: probe.body)
                         if allowed.contains(role) {
                             #expect(![.unauthorized, .forbidden].contains(answer.status),

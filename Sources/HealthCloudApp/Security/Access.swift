@@ -67,6 +67,17 @@ public struct ScopeRule: Sendable {
     }
 }
 
+extension ScopeRule {
+    /// The district of the campus named by a path parameter: only district- and city-level
+    /// scopes cover it (a campus's own staff do not) — for second-person approvals.
+    public static func districtOfCampusParameter(_ name: String) -> ScopeRule {
+        ScopeRule(name: "district-of-campus:\(name)") { request, context, directory in
+            guard let path = try await campusParameter(name).target(request, context, directory) else { return nil }
+            return ScopePath(districtCode: path.districtCode)
+        }
+    }
+}
+
 /// The declarations of every route, keyed as Hummingbird reports the matched endpoint.
 public final class AccessRegistry: Sendable {
     public struct Key: Hashable, Sendable {
