@@ -87,6 +87,7 @@ let package = Package(
                 "HealthCloudApp",
                 "HealthCloudCrypto",
                 "HealthCloudDemo",
+                "HealthCloudDomain",
                 "HealthCloudStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),

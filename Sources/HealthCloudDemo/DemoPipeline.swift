@@ -51,8 +51,10 @@ public struct DemoPipeline: Sendable {
     }
 
     /// The steps every demo run performs, in order.
-    public static var standard: DemoPipeline {
-        DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep()])
+    public static var standard: DemoPipeline { standard(historyDays: 730) }
+
+    public static func standard(historyDays: Int) -> DemoPipeline {
+        DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: historyDays)])
     }
 
     /// Runs the steps not yet recorded as done. Migrations must already be applied.

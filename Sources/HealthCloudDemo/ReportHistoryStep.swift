@@ -42,7 +42,7 @@ public struct CatalogStep: DemoStep {
 /// quality control something to show.
 public struct ReportHistoryStep: DemoStep {
     public let name = "report-history"
-    public let title = "Reports: 730 days for every campus through ingestion and QC"
+    public var title: String { "Reports: \(days) days for every campus through ingestion and QC" }
     public var days: Int
     /// Days per ingestion batch (one history load per batch).
     public var batchDays = 30
@@ -65,7 +65,16 @@ public struct ReportHistoryStep: DemoStep {
         let testingCapacity: Int
     }
 
-    public func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String {
+    /// Everything the generator needs that comes from the database and reference data.
+    struct Setting {
+        let profiles: [Profile]
+        let curve: EpidemicCurve
+        let population: [String: Double]
+        let today: Day
+        let waveDayZero: Day
+    }
+
+    func setting(_ context: DemoContext) async throws -> Setting {
         let db = context.database.database
         let curve = try EpidemicCurve.bundled()
         let population = Dictionary(uniqueKeysWithValues: context.reference.districts.map { ($0.code, Double($0.population) / 10_000) })
@@ -88,72 +97,35 @@ public struct ReportHistoryStep: DemoStep {
             }
             let size = base * random.uniform(in: 0.75...1.25)
             let icu = kind == .community ? 0 : Int((size * 40).rounded())
+            let clinics = try row.int("clinics")
+            let sentinels = try row.int("sentinels")
             return Profile(id: id, district: try row.string("district_code"), kind: kind, level: level,
-                           hasFeverClinic: try row.int("clinics") > 0, hasSentinel: try row.int("sentinels") > 0, size: size,
-                           icuBeds: max(kind == .community ? 0 : 4, icu), isolationRooms: try row.int("clinics") > 0 ? Int((size * 20).rounded()) + 4 : (try row.int("sentinels") > 0 ? 2 : 0),
+                           hasFeverClinic: clinics > 0, hasSentinel: sentinels > 0, size: size,
+                           icuBeds: max(kind == .community ? 0 : 4, icu),
+                           isolationRooms: clinics > 0 ? Int((size * 20).rounded()) + 4 : (sentinels > 0 ? 2 : 0),
                            testingCapacity: Int((size * 3_000).rounded()) + 200)
         }
         let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
-        let firstDay = today - days
         // The wave's first day lands 200 days ago: its peak about five months back, its tail
         // gone some weeks before today.
-        let waveDayZero = today - 200
+        return Setting(profiles: profiles, curve: curve, population: population, today: today, waveDayZero: today - 200)
+    }
+
+    public func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String {
+        let setting = try await setting(context)
+        let today = setting.today
+        let firstDay = today - days
         var stock: [Int: [String: Int]] = [:]
-        progress.setTotal(days * profiles.count)
+        progress.setTotal(days * setting.profiles.count)
 
         var totals = (accepted: 0, warnings: 0, rejected: 0, pending: 0, corrections: 0, missing: 0)
         var batchStart = firstDay
         while batchStart < today {
             let batchEnd = min(today - 1, batchStart + (batchDays - 1))
-            var submissions: [ReportSubmission] = []
-            submissions.reserveCapacity((batchEnd - batchStart + 1) * profiles.count + 64)
-            var day = batchStart
-            while day <= batchEnd {
-                for profile in profiles {
-                    var random = SeededRandom(seed: context.seed ^ (UInt64(profile.id) << 32) ^ UInt64(day.number))
-                    let chance = random.uniform(in: 0...1)
-                    let recent = today - day <= 7
-                    if chance < (recent ? 0.03 : 0.01) {
-                        totals.missing += 1
-                        _ = advanceStock(&stock, profile: profile, wave: 0, random: &random)
-                        continue
-                    }
-                    let waveIndex = day - waveDayZero
-                    let casesPer10k = curve.cases(district: profile.district, waveDay: waveIndex) / max(1, population[profile.district] ?? 100)
-                    let wave = min(1, casesPer10k / 8)
-                    var report = generate(profile: profile, day: day, wave: wave, random: &random)
-                    let (drugs, materials) = advanceStock(&stock, profile: profile, wave: wave, random: &random)
-                    report["drugs"] = .array(drugs)
-                    report["materials"] = .array(materials)
-                    if chance > 0.995 { report["vaccination"] = nil }  // a forgotten section: a warning
-                    var submittedAt = (day + 1).unixSeconds(atShanghaiHour: 8) + Int64(random.uniform(in: 0...7_000))
-                    if chance >= 0.01 && chance < 0.04 { submittedAt = (day + 1).unixSeconds(atShanghaiHour: 13) + Int64(random.uniform(in: 0...18_000)) }
-                    if chance >= 0.04 && chance < 0.045, case .object(var icu) = report["icu"] ?? .null {
-                        // First attempt breaks a hard rule and is rejected; the fixed one follows at 10:30.
-                        let total = icu["bedsTotal"].flatMap { if case .integer(let v) = $0 { Int(v) } else { nil } } ?? 0
-                        icu["bedsOccupied"] = .integer(Int64(total + 3))
-                        var broken = report
-                        broken["icu"] = .object(icu)
-                        submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(broken), correctionReason: nil,
-                                                            submittedBy: nil, submittedAt: submittedAt))
-                        submittedAt = (day + 1).unixSeconds(atShanghaiHour: 10) + 1_800
-                    }
-                    submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(report), correctionReason: nil,
-                                                        submittedBy: nil, submittedAt: submittedAt))
-                    if chance >= 0.045 && chance < 0.048, case .object(var service) = report["medicalService"] ?? .null {
-                        // A correction the next afternoon: emergency visits were under-counted.
-                        if case .integer(let value) = service["emergencyVisits"] ?? .null { service["emergencyVisits"] = .integer(value + 7) }
-                        var corrected = report
-                        corrected["medicalService"] = .object(service)
-                        submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(corrected),
-                                                            correctionReason: "更正：急诊人次漏报 7 人次", submittedBy: nil,
-                                                            submittedAt: (day + 1).unixSeconds(atShanghaiHour: 16), submitterMayApprove: true))
-                    }
-                }
-                day = day + 1
-            }
+            let (submissions, missing) = makeSubmissions(setting, from: batchStart, through: batchEnd, seed: context.seed, stock: &stock)
+            totals.missing += missing
             let results = try await context.database.ingestion.ingest(submissions, today: today)
-            for (submission, result) in zip(submissions, results) {
+            for result in results {
                 switch result {
                 case .accepted(_, let status, _, let created):
                     if created { totals.accepted += 1 } else { totals.corrections += 1 }
@@ -162,13 +134,79 @@ public struct ReportHistoryStep: DemoStep {
                 case .pendingApproval: totals.pending += 1
                 case .correctionReasonRequired, .unknownCampus: break
                 }
-                _ = submission
             }
-            progress.advance(by: (batchEnd - batchStart + 1) * profiles.count)
+            progress.advance(by: (batchEnd - batchStart + 1) * setting.profiles.count)
             batchStart = batchEnd + 1
         }
         return "\(totals.accepted) reports (\(totals.warnings) with warnings), \(totals.corrections) corrections, "
             + "\(totals.rejected) rejected attempts, \(totals.missing) missing, \(firstDay)…\(today - 1)"
+    }
+
+    /// Times one more day — `day`, for every campus — as one batch through ingestion and QC.
+    public func benchmarkDay(_ context: DemoContext, day: Day) async throws -> (reports: Int, seconds: Double) {
+        let setting = try await setting(context)
+        var stock: [Int: [String: Int]] = [:]
+        let (all, _) = makeSubmissions(setting, from: day, through: day, seed: context.seed ^ 0xBEEF, stock: &stock, sprinkle: false)
+        let start = ContinuousClock.now
+        _ = try await context.database.ingestion.ingest(all, today: setting.today)
+        let elapsed = ContinuousClock.now - start
+        return (all.count, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// The submissions of every campus for the days in range (with the sprinkling of missing,
+    /// late, broken and corrected reports unless `sprinkle` is false); returns them and how
+    /// many campus-days were left missing.
+    func makeSubmissions(_ setting: Setting, from first: Day, through last: Day, seed: UInt64, stock: inout [Int: [String: Int]],
+                         sprinkle: Bool = true) -> ([ReportSubmission], Int) {
+        var submissions: [ReportSubmission] = []
+        submissions.reserveCapacity((last - first + 1) * setting.profiles.count + 64)
+        var missing = 0
+        var day = first
+        while day <= last {
+            for profile in setting.profiles {
+                var random = SeededRandom(seed: seed ^ (UInt64(profile.id) << 32) ^ UInt64(day.number))
+                let chance = sprinkle ? random.uniform(in: 0...1) : 0.5
+                let recent = setting.today - day <= 7
+                if chance < (recent ? 0.03 : 0.01) {
+                    missing += 1
+                    _ = advanceStock(&stock, profile: profile, wave: 0, random: &random)
+                    continue
+                }
+                let waveIndex = day - setting.waveDayZero
+                let casesPer10k = setting.curve.cases(district: profile.district, waveDay: waveIndex) / max(1, setting.population[profile.district] ?? 100)
+                let wave = min(1, casesPer10k / 8)
+                var report = generate(profile: profile, day: day, wave: wave, random: &random)
+                let (drugs, materials) = advanceStock(&stock, profile: profile, wave: wave, random: &random)
+                report["drugs"] = .array(drugs)
+                report["materials"] = .array(materials)
+                if chance > 0.995 { report["vaccination"] = nil }  // a forgotten section: a warning
+                var submittedAt = (day + 1).unixSeconds(atShanghaiHour: 8) + Int64(random.uniform(in: 0...7_000))
+                if chance >= 0.01 && chance < 0.04 { submittedAt = (day + 1).unixSeconds(atShanghaiHour: 13) + Int64(random.uniform(in: 0...18_000)) }
+                if chance >= 0.04 && chance < 0.045, case .object(var icu) = report["icu"] ?? .null {
+                    // First attempt breaks a hard rule and is rejected; the fixed one follows at 10:30.
+                    let total = icu["bedsTotal"].flatMap { if case .integer(let v) = $0 { Int(v) } else { nil } } ?? 0
+                    icu["bedsOccupied"] = .integer(Int64(total + 3))
+                    var broken = report
+                    broken["icu"] = .object(icu)
+                    submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(broken), correctionReason: nil,
+                                                        submittedBy: nil, submittedAt: submittedAt))
+                    submittedAt = (day + 1).unixSeconds(atShanghaiHour: 10) + 1_800
+                }
+                submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(report), correctionReason: nil,
+                                                    submittedBy: nil, submittedAt: submittedAt))
+                if chance >= 0.045 && chance < 0.048, case .object(var service) = report["medicalService"] ?? .null {
+                    // A correction the next afternoon: emergency visits were under-counted.
+                    if case .integer(let value) = service["emergencyVisits"] ?? .null { service["emergencyVisits"] = .integer(value + 7) }
+                    var corrected = report
+                    corrected["medicalService"] = .object(service)
+                    submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(corrected),
+                                                        correctionReason: "更正：急诊人次漏报 7 人次", submittedBy: nil,
+                                                        submittedAt: (day + 1).unixSeconds(atShanghaiHour: 16), submitterMayApprove: true))
+                }
+            }
+            day = day + 1
+        }
+        return (submissions, missing)
     }
 
     func generate(profile: Profile, day: Day, wave: Double, random: inout SeededRandom) -> [String: JSONValue] {

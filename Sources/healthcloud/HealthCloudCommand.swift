@@ -12,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -135,10 +135,15 @@ struct Demo: AsyncParsableCommand {
     }
 
     /// The demo pipeline with a progress bar on the terminal.
+    /// `HEALTHCLOUD_DEMO_HISTORY_DAYS` shortens the report history (test servers use a few weeks).
     static func fill(_ database: AppDatabase, dataDirectory: String, passwordIterations: Int) async throws {
         let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory,
                                   passwordIterations: passwordIterations)
-        _ = try await DemoPipeline.standard.run(context, progress: TerminalProgress())
+        var pipeline = DemoPipeline.standard
+        if let text = ProcessInfo.processInfo.environment["HEALTHCLOUD_DEMO_HISTORY_DAYS"], let days = Int(text), (1...3650).contains(days) {
+            pipeline = DemoPipeline.standard(historyDays: days)
+        }
+        _ = try await pipeline.run(context, progress: TerminalProgress())
     }
 }
 

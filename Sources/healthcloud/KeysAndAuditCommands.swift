@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import HealthCloudApp
 import HealthCloudCrypto
+import HealthCloudDemo
+import HealthCloudDomain
 import HealthCloudStorage
 
 struct Keys: AsyncParsableCommand {
@@ -141,4 +143,24 @@ struct Token: AsyncParsableCommand {
 /// JSONSerialization values cross into `[String: any Sendable]` (they are immutable Foundation values).
 struct SendableJSON: @unchecked Sendable {
     let value: Any
+}
+
+/// `tools/bench/reporting`: one more day (today) for every campus as one batch through the
+/// real ingestion and QC, on a database already filled by `healthcloud demo`.
+struct BenchIngestDay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-ingest-day", abstract: "Benchmark: ingest one day for every campus.", shouldDisplay: false)
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let configuration = try storage.configuration()
+        let logger = storage.bootstrapLogging(configuration)
+        let keys = try storage.keys(configuration, createIfMissing: false)
+        let dataDirectory = configuration.resolvedDataDirectory
+        let (count, seconds) = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
+            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory)
+            let today = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970))
+            return try await ReportHistoryStep().benchmarkDay(context, day: today)
+        }
+        print("\(count) reports in \(String(format: "%.2f", seconds)) s (\(Int((Double(count) / seconds).rounded())) reports/s)")
+    }
 }

@@ -76,9 +76,9 @@ struct PostgresExecutor: SQLExecutor {
         do {
             let sequence = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             var rows: [SQLRow] = []
-            var columns: [String]?
+            var columns: SQLRow.Columns?
             for try await row in sequence {
-                if columns == nil { columns = row.map(\.columnName) }
+                if columns == nil { columns = SQLRow.Columns(row.map(\.columnName)) }
                 rows.append(SQLRow(columns: columns!, values: try row.map(Self.value(of:))))
             }
             return rows

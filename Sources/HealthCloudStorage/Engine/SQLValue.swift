@@ -28,16 +28,35 @@ extension SQLValue {
 /// One result row. Column lookup is by name; the typed accessors throw
 /// ``DatabaseError/decoding(column:expected:found:)`` instead of trapping.
 public struct SQLRow: Sendable {
-    public let columns: [String]
+    /// The column names and a name → position map, shared by every row of one result.
+    public final class Columns: Sendable {
+        public let names: [String]
+        let positions: [String: Int]
+
+        public init(_ names: [String]) {
+            self.names = names
+            var positions: [String: Int] = [:]
+            for (index, name) in names.enumerated() where positions[name] == nil { positions[name] = index }
+            self.positions = positions
+        }
+    }
+
+    let shared: Columns
     public let values: [SQLValue]
 
-    public init(columns: [String], values: [SQLValue]) {
-        self.columns = columns
+    public var columns: [String] { shared.names }
+
+    public init(columns: Columns, values: [SQLValue]) {
+        self.shared = columns
         self.values = values
     }
 
+    public init(columns: [String], values: [SQLValue]) {
+        self.init(columns: Columns(columns), values: values)
+    }
+
     public subscript(_ column: String) -> SQLValue {
-        guard let index = columns.firstIndex(of: column) else { return .null }
+        guard let index = shared.positions[column] else { return .null }
         return values[index]
     }
 

@@ -74,7 +74,7 @@ final class SQLiteConnection: @unchecked Sendable {
     private struct PreparedStatement {
         let pointer: OpaquePointer
         let bindIndexes: [Int]
-        let columnNames: [String]
+        let columns: SQLRow.Columns
     }
 
     init(path: String, readOnly: Bool) throws {
@@ -132,11 +132,11 @@ final class SQLiteConnection: @unchecked Sendable {
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw Self.error(code: rc, message: String(cString: sqlite3_errmsg(handle))) }
             var values: [SQLValue] = []
-            values.reserveCapacity(statement.columnNames.count)
-            for column in 0..<Int32(statement.columnNames.count) {
+            values.reserveCapacity(statement.columns.names.count)
+            for column in 0..<Int32(statement.columns.names.count) {
                 values.append(Self.value(of: pointer, column: column))
             }
-            rows.append(SQLRow(columns: statement.columnNames, values: values))
+            rows.append(SQLRow(columns: statement.columns, values: values))
         }
         return rows
     }
@@ -161,7 +161,7 @@ final class SQLiteConnection: @unchecked Sendable {
             bindIndexes.append(number - 1)
         }
         let columnNames = (0..<sqlite3_column_count(pointer)).map { String(cString: sqlite3_column_name(pointer, $0)) }
-        let statement = PreparedStatement(pointer: pointer, bindIndexes: bindIndexes, columnNames: columnNames)
+        let statement = PreparedStatement(pointer: pointer, bindIndexes: bindIndexes, columns: SQLRow.Columns(columnNames))
         statements[sql] = statement
         return statement
     }

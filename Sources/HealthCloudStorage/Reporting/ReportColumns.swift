@@ -6,11 +6,14 @@ public enum ReportColumns {
     public struct Column: Sendable {
         public let field: String
         public let column: String
+        public let section: String
     }
 
     static let prefixes = ["medicalService": "ms", "feverClinic": "fc", "vaccination": "vx", "nucleicAcid": "na", "icu": "icu"]
 
-    public static let all: [Column] = ReportSchema.countFields.map { Column(field: $0, column: column(for: $0)) }
+    public static let all: [Column] = ReportSchema.countFields.map {
+        Column(field: $0, column: column(for: $0), section: String($0.split(separator: ".")[0]))
+    }
 
     public static func column(for field: String) -> String {
         let parts = field.split(separator: ".")

@@ -60,7 +60,11 @@ public struct ReportIngestion: Sendable {
         let first = submissions.map(\.date).min()!
         let last = submissions.map(\.date).max()!
         let campuses = Set(submissions.map(\.campusId))
-        var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last)
+        // Stock lines are read for the day before each report (and the batch's own days, which
+        // become history for its later ones).
+        var stockDays = Set(submissions.map { $0.date - 1 })
+        stockDays.formUnion(submissions.map(\.date))
+        var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
         // The highest version of every campus-day in the batch's range, in one query.
         var nextVersion: [String: Int] = [:]
         for row in try await reports.database.query("""

@@ -70,7 +70,9 @@ public struct ReportRepository: Sendable {
     }
 
     /// Accepted reports of the given campuses (all when nil) between two days, inclusive.
-    public func history(campusIds: Set<Int>?, from: Day, to: Day) async throws -> [Int: [Day: DailyReport]] {
+    /// `stockDays`: the days whose stock lines are needed (decoding them is the costly part;
+    /// the stock rule reads only the day before each report). Nil: every day's.
+    public func history(campusIds: Set<Int>?, from: Day, to: Day, stockDays: Set<Day>? = nil) async throws -> [Int: [Day: DailyReport]] {
         var result: [Int: [Day: DailyReport]] = [:]
         let rows = try await database.query("SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2",
                                             [.text(from.description), .text(to.description)])
@@ -78,7 +80,7 @@ public struct ReportRepository: Sendable {
             let campus = try row.int("campus_id")
             if let campusIds, !campusIds.contains(campus) { continue }
             guard let day = Day(try row.string("report_date")) else { continue }
-            result[campus, default: [:]][day] = try Self.report(row)
+            result[campus, default: [:]][day] = try Self.report(row, withStock: stockDays?.contains(day) ?? true)
         }
         return result
     }
@@ -88,14 +90,15 @@ public struct ReportRepository: Sendable {
                 firstSubmittedAt: try row.int64("first_submitted_at"), submittedAt: try row.int64("submitted_at"), report: try report(row))
     }
 
-    static func report(_ row: SQLRow) throws -> DailyReport {
+    static func report(_ row: SQLRow, withStock: Bool = true) throws -> DailyReport {
         var report = DailyReport()
         for column in ReportColumns.all {
             if let value = try row.optionalInt(column.column) {
                 report.counts[column.field] = value
-                report.presentSections.insert(String(column.field.split(separator: ".")[0]))
+                report.presentSections.insert(column.section)
             }
         }
+        guard withStock else { return report }
         if let drugs = try row.optionalString("drugs") {
             report.drugs = try JSONDecoder().decode([StockLine].self, from: Data(drugs.utf8))
             report.presentSections.insert("drugs")
@@ -190,7 +193,11 @@ public struct ReportRepository: Sendable {
                     currentRows.append(try currentRow(write, encoder: encoder))
                 }
             }
-            try await upsertCurrent(db, currentRows)
+            // A report and its correction can share a batch; one statement may touch a row
+            // only once on PostgreSQL, so the last version of each campus-day wins here.
+            var latest: [String: Int] = [:]
+            for (index, row) in currentRows.enumerated() { latest["\(row[0])/\(row[1])"] = index }
+            try await upsertCurrent(db, currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] })
         }
     }
 
