@@ -112,6 +112,7 @@ public func buildRouter(
     KeysController(keys: database.protection.keys).addRoutes(to: api)
     AuthController(service: identity, database: database, audit: audit).addRoutes(to: api)
     AdminAccountsController(database: database, directory: directory, audit: audit, clock: clock, hasher: identity.hasher).addRoutes(to: api)
+    SystemCredentialsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
     ReportsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
     QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {

@@ -51,6 +51,8 @@ import Testing
         "GET /api/v1/qc/summary": Probe(uri: "/api/v1/qc/summary?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/summary?scope=campus:1")),
         "GET /api/v1/qc/findings": Probe(uri: "/api/v1/qc/findings?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/findings?scope=campus:1")),
         "PUT /api/v1/admin/catalog/{code}": Probe(uri: "/api/v1/admin/catalog/bad%20code", body: [:], foreign: ("admin.pudong", "/api/v1/admin/catalog/N95")),
+        "POST /api/v1/admin/system-credentials": Probe(uri: "/api/v1/admin/system-credentials", body: [:]),
+        "DELETE /api/v1/admin/system-credentials/{id}": Probe(uri: "/api/v1/admin/system-credentials/999999"),
         "GET /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
         "PUT /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
     ]

@@ -116,8 +116,11 @@ import Testing
             let view = try (try await client.get(uri, token: districtReporter.access)).json()
             #expect((view["current"] as? [String: Any])?["version"] as? Int == 2)
             #expect((view["current"] as? [String: Any])?["late"] as? Bool == true, "timeliness stays with the first version")
+            #expect(try approved.json()["version"] as? Int == 2)
             let again = try await client.send(.post, "\(uri)/versions/2/approve", token: districtReporter.access)
             #expect(try again.apiError().code == "version_not_pending")
+            let declineUnknown = try await client.send(.post, "\(uri)/versions/77/decline", token: districtReporter.access)
+            #expect(try declineUnknown.apiError().code == "version_not_pending")
         }
     }
 
@@ -217,6 +220,66 @@ import Testing
             let answer = try await client.send(.put, "/api/v1/reports/\(campus)/\(Self.reportDay)", token: reporter.access, json: Self.report(bedsOccupied: 41))
             #expect(try answer.json()["status"] as? String == "accepted_with_warnings")
             #expect(try (try await client.get("/api/v1/admin/qc-rules", token: reporter.access)).apiError().code == "forbidden_role")
+        }
+    }
+}
+
+@Suite struct SystemCredentialTests {
+    @Test(arguments: TestEngine.available)
+    func aHospitalSystemReportsForItsCampusOnlyUntilRevoked(engine: TestEngine) async throws {
+        let directory = scratchDirectory()
+        let clock = ReportingTests.clock()
+        try await withTestApp(engine, demo: true, clock: clock.clock, dataDirectory: directory) { client in
+            let accounts = try DemoAccounts(directory: directory)
+            let admin = try await client.signIn(try accounts.staff("admin.pudong"), at: clock.clock.now)
+            let campus = try ReportingTests.campus(accounts, "reporter.pudong-people")
+            let ruijin = try ReportingTests.campus(accounts, "reporter.ruijin")
+            let outside = try await client.send(.post, "/api/v1/admin/system-credentials", token: admin.access, json: ["campusId": ruijin, "name": "HIS"])
+            #expect(try outside.apiError().code == "forbidden_scope")
+            let issued = try await client.send(.post, "/api/v1/admin/system-credentials", token: admin.access, json: ["campusId": campus, "name": "东软 HIS 直报接口"])
+            #expect(issued.status == .created)
+            let token = try #require(try issued.json()["token"] as? String)
+            let accountId = try #require(try issued.json()["accountId"] as? Int)
+            #expect(token.hasPrefix("hcs_"))
+
+            let put = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay)", token: token, json: ReportingTests.report())
+            #expect(put.status == .created)
+            let foreign = try await client.send(.put, "/api/v1/reports/\(ruijin)/\(ReportingTests.reportDay)", token: token, json: ReportingTests.report())
+            #expect(try foreign.apiError().code == "forbidden_scope")
+            // A system credential cannot sign in interactively.
+            let username = try #require(try issued.json()["username"] as? String)
+            let login = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": username, "password": "!system-credential"])
+            #expect(login.status == .unauthorized)
+
+            #expect(try await client.send(.delete, "/api/v1/admin/system-credentials/\(accountId)", token: admin.access).status == .noContent)
+            let after = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay - 1)", token: token, json: ReportingTests.report())
+            #expect(after.status == .unauthorized)
+        }
+    }
+
+    /// Five different errors in one report over HTTP: all five come back, each with its field.
+    @Test func fiveErrorsComeBackTogether() async throws {
+        let directory = scratchDirectory()
+        let clock = ReportingTests.clock()
+        try await withTestApp(.sqlite, demo: true, clock: clock.clock, dataDirectory: directory) { client in
+            let accounts = try DemoAccounts(directory: directory)
+            let reporter = try await client.signIn(try accounts.staff("reporter.ruijin"), at: clock.clock.now)
+            let campus = try ReportingTests.campus(accounts, "reporter.ruijin")
+            var report = ReportingTests.report(bedsOccupied: 45)
+            report["vaccination"] = ["doses": 60, "firstDoses": 10, "boosterDoses": 40, "dosesAge60Plus": 61]
+            var service = report["medicalService"] as! [String: Any]
+            service["surgeries"] = -2
+            report["medicalService"] = service
+            var testing = report["nucleicAcid"] as! [String: Any]
+            testing["positives"] = 900
+            report["nucleicAcid"] = testing
+            report["materials"] = [["code": "N95", "stock": "many", "consumed": 1]]
+            let answer = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay)", token: reporter.access, json: report)
+            #expect(answer.status == .unprocessableContent)
+            let findings = try #require(try answer.json()["findings"] as? [[String: Any]]).filter { $0["severity"] as? String == "error" }
+            #expect(Set(findings.compactMap { $0["field"] as? String }) == ["icu.bedsOccupied", "vaccination.dosesAge60Plus", "medicalService.surgeries",
+                                                                            "nucleicAcid.positives", "materials[0].stock"])
+            #expect(try answer.apiError().code == "report_rejected")
         }
     }
 }

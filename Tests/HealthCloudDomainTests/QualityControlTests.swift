@@ -259,3 +259,16 @@ import Testing
         #expect(Day("2026-11-21")!.unixSeconds(atShanghaiHour: 10) == 1_795_226_400)
     }
 }
+
+@Suite struct RuleTableValidationEdgeTests {
+    /// A window shorter than the minimum history once trapped the server when saved.
+    @Test(arguments: [0, 1, 2, 3])
+    func tinyOutlierWindowsAreProblemsNotCrashes(window: Int) {
+        var table = QualityRuleTable.standard
+        let index = table.rules.firstIndex { $0.id == "outlier" }!
+        table.rules[index].check = .outlier(threshold: 3.5, windowDays: window, minimumHistory: 14)
+        let paths = table.problems().map(\.path)
+        #expect(paths.contains("rules[\(index)].check.windowDays"))
+        #expect(paths.contains("rules[\(index)].check.minimumHistory"))
+    }
+}

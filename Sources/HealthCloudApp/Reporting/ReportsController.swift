@@ -110,7 +110,10 @@ struct ReportsController {
             func invalid(_ field: String, _ message: String) {
                 results[index] = BatchItemResult(status: "invalid", error: .init(code: "invalid_field", message: message, field: "reports[\(index)].\(field)"))
             }
-            guard case .object(let fields) = item else { invalid("", "Each item must be an object."); continue }
+            guard case .object(let fields) = item else {
+                results[index] = BatchItemResult(status: "invalid", error: .init(code: "invalid_field", message: "Each item must be an object.", field: "reports[\(index)]"))
+                continue
+            }
             guard case .integer(let rawCampus) = fields["campusId"] ?? .null, rawCampus >= 1, rawCampus < Int64(Int32.max) else {
                 invalid("campusId", "campusId must be a positive integer."); continue
             }
@@ -121,7 +124,9 @@ struct ReportsController {
             guard let report = fields["report"] else { invalid("report", "report is required."); continue }
             var reason: String?
             if let value = fields["correctionReason"], value != .null {
-                guard case .string(let text) = value else { invalid("correctionReason", "correctionReason must be a string."); continue }
+                guard case .string(let text) = value, text.count <= 500 else {
+                    invalid("correctionReason", "correctionReason must be a string of at most 500 characters."); continue
+                }
                 reason = text
             }
             guard let path = try await directory.path(of: .campus(campusId)) else {
@@ -145,7 +150,8 @@ struct ReportsController {
             case .accepted(let version, _, let findings, _): result.version = version; result.findings = findings
             case .pendingApproval(let version, let findings): result.version = version; result.findings = findings
             case .rejected(let findings): result.findings = findings
-                result.error = .init(code: "report_rejected", message: "\(findings.filter { $0.severity == .error }.count) errors.", field: nil)
+                let errors = findings.filter { $0.severity == .error }.count
+                result.error = .init(code: "report_rejected", message: "\(errors) error\(errors == 1 ? "" : "s"); nothing was stored.", field: nil)
             case .correctionReasonRequired:
                 result.error = .init(code: "correction_reason_required", message: "A correction needs a correctionReason.", field: "reports[\(position)].correctionReason")
             case .unknownCampus:
@@ -181,8 +187,8 @@ struct ReportsController {
         try await audit.record(approve ? "report_approve" : "report_decline", target: "report:\(campusId)/\(date)/v\(version)",
                                result: "\(decision)", context: context)
         switch decision {
-        case .approved(let version): return try JSONResponse.encode(["status": "approved", "version": "\(version)"])
-        case .declined(let version): return try JSONResponse.encode(["status": "declined", "version": "\(version)"])
+        case .approved(let version): return try JSONResponse.encode(DecisionView(status: "approved", version: version))
+        case .declined(let version): return try JSONResponse.encode(DecisionView(status: "declined", version: version))
         case .notPending: throw APIError.notFound("version_not_pending", "Version \(version) of \(campusId)/\(date) is not waiting for approval.")
         }
     }
@@ -220,6 +226,11 @@ struct ReportsController {
         case .unknownCampus:
             throw APIError.notFound("campus_not_found", "There is no such campus.")
         }
+    }
+
+    struct DecisionView: Encodable {
+        var status: String
+        var version: Int
     }
 
     struct Outcome: Encodable {

@@ -123,9 +123,10 @@ public struct QualityRuleTable: Sendable, Hashable, Codable {
                 }
             case .sumNotGreater(let summands, let limit):
                 if summands.isEmpty { problems.append(("\(path).check.fields", "must name at least one field")) }
-                for value in summands + [limit] where !fields.contains(value) {
-                    problems.append(("\(path).check", "\(value) is not a report field"))
+                for (index, value) in summands.enumerated() where !fields.contains(value) {
+                    problems.append(("\(path).check.fields[\(index)]", "\(value) is not a report field"))
                 }
+                if !fields.contains(limit) { problems.append(("\(path).check.limit", "\(limit) is not a report field")) }
             case .sectionsPresent:
                 break
             case .onTime(let hour):
@@ -133,7 +134,8 @@ public struct QualityRuleTable: Sendable, Hashable, Codable {
             case .outlier(let threshold, let window, let minimum):
                 if !(threshold > 0 && threshold <= 100) { problems.append(("\(path).check.threshold", "must be in (0, 100]")) }
                 if !(7...90).contains(window) { problems.append(("\(path).check.windowDays", "must be 7–90")) }
-                if !(3...window).contains(minimum) { problems.append(("\(path).check.minimumHistory", "must be 3–windowDays")) }
+                // Never build a range from untrusted bounds: 3...2 would trap.
+                if minimum < 3 || minimum > window { problems.append(("\(path).check.minimumHistory", "must be 3–windowDays")) }
             case .dayOverDayJump(let factor, let base):
                 if !(factor > 1 && factor <= 1000) { problems.append(("\(path).check.factor", "must be in (1, 1000]")) }
                 if base < 0 { problems.append(("\(path).check.minimumBase", "must be ≥ 0")) }

@@ -93,7 +93,8 @@ public enum ReportParser {
         return (report, findings)
     }
 
-    /// Integers only: `3` is a count; `3.0`, `3.5`, `-1`, `"3"` and `true` are not.
+    /// Integers only: `3` (and the integral `3.0`, which JSON does not distinguish) is a
+    /// count; `3.5`, `-1`, `"3"` and `true` are not.
     static func nonNegativeInteger(_ value: JSONValue) -> Int? {
         if case .integer(let integer) = value, integer >= 0 { return Int(integer) }
         return nil

@@ -141,8 +141,11 @@ public struct ReportIngestion: Sendable {
 
     /// A district reporter approves or declines a correction waiting after the lock date.
     public func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> Decision {
-        guard let write = try await reports.decide(campusId: campusId, date: date, version: version, approve: approve, by: account, now: now) else {
-            return approve ? .notPending : .declined(version: version)
+        let write: ReportRepository.Write
+        switch try await reports.decide(campusId: campusId, date: date, version: version, approve: approve, by: account, now: now) {
+        case .notPending: return .notPending
+        case .declined: return .declined(version: version)
+        case .approved(let pending): write = pending
         }
         var catalog: [CatalogKind: Set<String>] = [:]
         for item in try await reports.catalog() { catalog[item.kind, default: []].insert(item.code) }

@@ -250,22 +250,24 @@ public struct ReportRepository: Sendable {
     }
 
     /// Turns a pending correction into the current version (approval) or declines it.
-    func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> Write? {
+    enum DecisionOutcome { case notPending, declined, approved(Write) }
+
+    func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> DecisionOutcome {
         try await database.write { db in
             guard let row = try await db.first("""
                 SELECT status, payload, findings, submitted_at, submitted_by, correction_reason FROM report_versions
                 WHERE campus_id = $1 AND report_date = $2 AND version = $3 AND state = 'pending_approval'
                 """, [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
-            else { return nil }
+            else { return .notPending }
             try await db.execute("UPDATE report_versions SET state = $1, decided_by = $2, decided_at = $3 WHERE campus_id = $4 AND report_date = $5 AND version = $6",
                                  [.text(approve ? "pending_approval" : "declined"), .integer(Int64(account)), .integer(now),
                                   .integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
-            guard approve else { return nil }
-            return Write(kind: .accept, campusId: campusId, date: date, version: version, status: try row.string("status"), report: DailyReport(),
+            guard approve else { return .declined }
+            return .approved(Write(kind: .accept, campusId: campusId, date: date, version: version, status: try row.string("status"), report: DailyReport(),
                          payload: try row.string("payload"),
                          findings: try JSONDecoder().decode([Finding].self, from: Data(try row.string("findings").utf8)),
                          late: false, firstSubmittedAt: 0, submittedAt: try row.int64("submitted_at"), submittedBy: try row.optionalInt("submitted_by"),
-                         correctionReason: try row.optionalString("correction_reason"))
+                         correctionReason: try row.optionalString("correction_reason")))
         }
     }
 
