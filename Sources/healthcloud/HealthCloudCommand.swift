@@ -47,6 +47,19 @@ struct StorageOptions: ParsableArguments {
         return try KeyStore.load(from: directory)
     }
 
+    /// Opens the configured database with its keys for a one-shot command (logging set up,
+    /// the PostgreSQL pool running for the duration of `body`).
+    func withDatabase<T: Sendable>(
+        createKeys: Bool = false, _ body: @Sendable (AppDatabase, AppConfiguration, KeyMaterial) async throws -> T
+    ) async throws -> T {
+        let configuration = try configuration()
+        let logger = bootstrapLogging(configuration)
+        let keys = try keys(configuration, createIfMissing: createKeys)
+        return try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
+            try await body(database, configuration, keys)
+        }
+    }
+
     /// JSON lines on standard output for everything that logs.
     func bootstrapLogging(_ configuration: AppConfiguration) -> Logger {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: configuration.logLevel) }
@@ -104,10 +117,10 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
+        // Migrations never read sealed data, so they need no key store (ephemeral keys will do).
         let configuration = try storage.configuration()
         let logger = storage.bootstrapLogging(configuration)
-        let keys = try storage.keys(configuration, createIfMissing: false)
-        let applied = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
+        let applied = try await configuration.database.withAppDatabase(logger: logger, keys: try KeyMaterial.ephemeral()) { database in
             try await database.migrate()
         }
         print(applied.isEmpty
@@ -122,16 +135,12 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        let configuration = try storage.configuration()
-        let logger = storage.bootstrapLogging(configuration)
-        let keys = try storage.keys(configuration, createIfMissing: true)
-        let dataDirectory = configuration.resolvedDataDirectory
-        let iterations = configuration.identity.passwordIterations
-        try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
+        let location = try await storage.withDatabase(createKeys: true) { database, configuration, _ in
             try await database.migrate()
-            try await Self.fill(database, dataDirectory: dataDirectory, passwordIterations: iterations)
+            try await Self.fill(database, dataDirectory: configuration.resolvedDataDirectory, passwordIterations: configuration.identity.passwordIterations)
+            return configuration.database
         }
-        FileHandle.standardError.write(Data("Demo data is in \(configuration.database). Start it with: healthcloud serve --demo\n".utf8))
+        FileHandle.standardError.write(Data("Demo data is in \(location). Start it with: healthcloud serve --demo\n".utf8))
     }
 
     /// The demo pipeline with a progress bar on the terminal.

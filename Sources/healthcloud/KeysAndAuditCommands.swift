@@ -69,10 +69,7 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let configuration = try storage.configuration()
-            let logger = storage.bootstrapLogging(configuration)
-            let keys = try storage.keys(configuration, createIfMissing: false)
-            let result = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
+            let result = try await storage.withDatabase { database, _, keys in
                 try await database.audit.verify(publicKeys: keys.verificationKeys)
             }
             print("audit log \(result)")
@@ -85,13 +82,10 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let configuration = try storage.configuration()
-            let logger = storage.bootstrapLogging(configuration)
-            let keys = try storage.keys(configuration, createIfMissing: false)
-            let seq = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
-                try await database.audit.checkpoint()
+            let (seq, kid) = try await storage.withDatabase { database, _, keys in
+                (try await database.audit.checkpoint(), keys.signingKeyID)
             }
-            print(seq.map { "signed checkpoint at row \($0) with \(keys.signingKeyID)" } ?? "the log is empty")
+            print(seq.map { "signed checkpoint at row \($0) with \(kid)" } ?? "the log is empty")
         }
     }
 }
@@ -152,12 +146,8 @@ struct BenchIngestDay: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        let configuration = try storage.configuration()
-        let logger = storage.bootstrapLogging(configuration)
-        let keys = try storage.keys(configuration, createIfMissing: false)
-        let dataDirectory = configuration.resolvedDataDirectory
-        let (count, seconds) = try await configuration.database.withAppDatabase(logger: logger, keys: keys) { database in
-            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory)
+        let (count, seconds) = try await storage.withDatabase { database, configuration, _ in
+            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory)
             let today = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970))
             return try await ReportHistoryStep().benchmarkDay(context, day: today)
         }
