@@ -68,3 +68,28 @@ import Testing
         }
     }
 }
+
+@Suite struct ApprovalOrderTests {
+    /// A pending correction of a locked day cannot be approved over a newer current version.
+    @Test(arguments: TestEngine.available)
+    func anOlderPendingCorrectionCannotRollTheReportBack(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { app in
+            _ = try await ReportIngestionTests.seeded(app)
+            let day = Day("2026-11-10")!
+            let today = day + 10
+            let at = (day + 1).unixSeconds(atShanghaiHour: 9)
+            func submit(_ occupied: Int64, reason: String?, approver: Bool) async throws -> IngestionResult {
+                try await app.ingestion.ingest([ReportSubmission(campusId: 1, date: day, body: ReportIngestionTests.body(occupied: occupied),
+                                                                  correctionReason: reason, submittedBy: nil, submittedAt: at, submitterMayApprove: approver)],
+                                               today: today)[0]
+            }
+            guard case .accepted(1, _, _, true) = try await submit(5, reason: nil, approver: false) else { Issue.record("v1"); return }
+            guard case .pendingApproval(2, _) = try await submit(6, reason: "recount", approver: false) else { Issue.record("v2 pending"); return }
+            guard case .accepted(3, _, _, false) = try await submit(7, reason: "district fix", approver: true) else { Issue.record("v3"); return }
+            #expect(try await app.ingestion.decide(campusId: 1, date: day, version: 2, approve: true, by: 1, now: at) == .supersededByNewer(current: 3))
+            #expect(try await app.reports.current(campusId: 1, date: day)?.report.counts["icu.bedsOccupied"] == 7)
+            #expect(try await app.ingestion.decide(campusId: 1, date: day, version: 2, approve: false, by: 1, now: at) == .declined(version: 2))
+            #expect(try await app.reports.versions(campusId: 1, date: day).map(\.state) == ["superseded", "declined", "current"])
+        }
+    }
+}

@@ -190,6 +190,9 @@ struct ReportsController {
         case .approved(let version): return try JSONResponse.encode(DecisionView(status: "approved", version: version))
         case .declined(let version): return try JSONResponse.encode(DecisionView(status: "declined", version: version))
         case .notPending: throw APIError.notFound("version_not_pending", "Version \(version) of \(campusId)/\(date) is not waiting for approval.")
+        case .supersededByNewer(let current):
+            throw APIError(.conflict, code: "superseded_by_newer_version",
+                           message: "Version \(current) is already current; approving version \(version) would roll the report back. Decline it instead.")
         }
     }
 

@@ -137,6 +137,8 @@ public struct ReportIngestion: Sendable {
         case approved(version: Int)
         case declined(version: Int)
         case notPending
+        /// A newer version is already current; the older correction can only be declined.
+        case supersededByNewer(current: Int)
     }
 
     /// A district reporter approves or declines a correction waiting after the lock date.
@@ -144,6 +146,7 @@ public struct ReportIngestion: Sendable {
         let write: ReportRepository.Write
         switch try await reports.decide(campusId: campusId, date: date, version: version, approve: approve, by: account, now: now) {
         case .notPending: return .notPending
+        case .supersededByNewer(let current): return .supersededByNewer(current: current)
         case .declined: return .declined(version: version)
         case .approved(let pending): write = pending
         }

@@ -250,7 +250,7 @@ public struct ReportRepository: Sendable {
     }
 
     /// Turns a pending correction into the current version (approval) or declines it.
-    enum DecisionOutcome { case notPending, declined, approved(Write) }
+    enum DecisionOutcome { case notPending, supersededByNewer(current: Int), declined, approved(Write) }
 
     func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> DecisionOutcome {
         try await database.write { db in
@@ -259,6 +259,13 @@ public struct ReportRepository: Sendable {
                 WHERE campus_id = $1 AND report_date = $2 AND version = $3 AND state = 'pending_approval'
                 """, [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
             else { return .notPending }
+            // Approving an older pending correction after a newer version became current
+            // would roll the data back: refuse, the newer version stands.
+            if approve, let current = try await db.first(
+                "SELECT version FROM reports WHERE campus_id = $1 AND report_date = $2", [.integer(Int64(campusId)), .text(date.description)]),
+               try current.int("version") > version {
+                return .supersededByNewer(current: try current.int("version"))
+            }
             try await db.execute("UPDATE report_versions SET state = $1, decided_by = $2, decided_at = $3 WHERE campus_id = $4 AND report_date = $5 AND version = $6",
                                  [.text(approve ? "pending_approval" : "declined"), .integer(Int64(account)), .integer(now),
                                   .integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
