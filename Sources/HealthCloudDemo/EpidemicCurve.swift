@@ -8,7 +8,6 @@ import SwiftCSV
 public struct EpidemicCurve: Sendable {
     /// District code → cases per wave day (day 0 = 2022-03-06, the district file's first day).
     public let casesByDistrict: [String: [Double]]
-    public let cityCases: [Double]
     public static let waveStart = Day("2022-03-06")!
 
     public static func bundled() throws -> EpidemicCurve {
@@ -57,9 +56,7 @@ public struct EpidemicCurve: Sendable {
             }
             series[district.code] = values
         }
-        var city = [Double](repeating: 0, count: length)
-        for values in series.values { for (index, value) in values.enumerated() { city[index] += value } }
-        return EpidemicCurve(casesByDistrict: series, cityCases: city)
+        return EpidemicCurve(casesByDistrict: series)
     }
 
     /// Cases in a district on wave day `index` (0 outside the wave).
@@ -67,6 +64,4 @@ public struct EpidemicCurve: Sendable {
         guard let values = casesByDistrict[district], index >= 0, index < values.count else { return 0 }
         return values[index]
     }
-
-    public var length: Int { cityCases.count }
 }

@@ -46,8 +46,14 @@ extension DatabaseLocation {
         let database = try open(logger: logger)
         let appDatabase = AppDatabase(database, keys: keys)
         guard let postgres = database as? PostgresDatabase else {
-            defer { Task { await database.close() } }
-            return try await body(appDatabase)
+            do {
+                let result = try await body(appDatabase)
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
         }
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await postgres.run() }

@@ -44,13 +44,9 @@ struct AdminAccountsController {
         guard let scopeText = request.uri.queryParameters["scope"].map(String.init), let scope = Scope(scopeText) else {
             throw APIError.invalidParameter("scope", "scope is required: city, district:CODE, institution:ID, campus:ID or site:ID.")
         }
-        let limit = try Self.limit(request)
-        let after = try Self.intParameter(request, "after") ?? 0
-        let rows = try await database.database.query("""
-            SELECT DISTINCT a.id FROM accounts a JOIN role_assignments r ON r.account_id = a.id
-            WHERE r.scope = $1 AND a.id > $2 ORDER BY a.id LIMIT $3
-            """, [.text(scope.description), .integer(Int64(after)), .integer(Int64(limit + 1))])
-        let ids = try rows.map { try $0.int("id") }
+        let limit = try RequestParameters.limit(in: request)
+        let after = try RequestParameters.nonNegativeInteger("after", in: request) ?? 0
+        let ids = try await database.identity.accountIds(holdingRoleAt: scope, after: after, limit: limit + 1)
         var views: [AccountView] = []
         for id in ids.prefix(limit) {
             guard let account = try await database.identity.account(id: id) else { continue }
@@ -117,7 +113,7 @@ struct AdminAccountsController {
 
     @Sendable func grant(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let accountId = try Self.accountId(context)
+        let accountId = try RequestParameters.positiveInteger("id", in: context)
         let body = try await JSONBody.decode(GrantBody.self, from: request, context: context)
         let assignment = try await checkedAssignment(role: body.role, scope: body.scope, by: identity, field: nil)
         guard let account = try await database.identity.account(id: accountId), account.kind == "staff" else {
@@ -135,7 +131,7 @@ struct AdminAccountsController {
 
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let accountId = try Self.accountId(context)
+        let accountId = try RequestParameters.positiveInteger("id", in: context)
         let role = request.uri.queryParameters["role"].map(String.init) ?? ""
         let scope = request.uri.queryParameters["scope"].map(String.init) ?? ""
         let assignment = try await checkedAssignment(role: role, scope: scope, by: identity, field: nil, code: "invalid_parameter")
@@ -156,7 +152,7 @@ struct AdminAccountsController {
 
     /// Clear personal data, for the administrator who must verify an identity. Audited.
     @Sendable func personalData(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let accountId = try Self.accountId(context)
+        let accountId = try RequestParameters.positiveInteger("id", in: context)
         guard let record = try await database.identity.personalData(accountId: accountId) else {
             throw APIError.notFound("account_not_found", "There is no account \(accountId).")
         }
@@ -188,8 +184,8 @@ struct AdminAccountsController {
     }
 
     @Sendable func auditRecords(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let after = Int64(try Self.intParameter(request, "after") ?? 0)
-        let limit = try Self.limit(request)
+        let after = Int64(try RequestParameters.nonNegativeInteger("after", in: request) ?? 0)
+        let limit = try RequestParameters.limit(in: request)
         let records = try await database.audit.records(after: after, limit: limit)
         return try JSONResponse.encode(AuditPage(
             records: records.map {
@@ -220,33 +216,5 @@ struct AdminAccountsController {
             throw APIError(.forbidden, code: "forbidden_scope", message: "You may only grant roles within your own admin scopes.")
         }
         return RoleAssignment(role: role, scope: scope)
-    }
-
-    static func accountId(_ context: AppRequestContext) throws -> Int {
-        guard let id = context.parameters.get("id").flatMap(Int.init), id >= 1 else {
-            throw APIError.invalidParameter("id", "id must be a positive integer.")
-        }
-        return id
-    }
-
-    static func intParameter(_ request: Request, _ name: String) throws -> Int? {
-        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
-        guard let value = Int(String(text)), value >= 0 else {
-            throw APIError.invalidParameter(name, "\(name) must be a non-negative integer.")
-        }
-        return value
-    }
-
-    static func limit(_ request: Request) throws -> Int {
-        let limit = try intParameter(request, "limit") ?? 100
-        guard (1...1000).contains(limit) else { throw APIError.invalidParameter("limit", "limit must be between 1 and 1000.") }
-        return limit
-    }
-}
-
-extension Scope {
-    var isPatient: Bool {
-        if case .patient = self { return true }
-        return false
     }
 }

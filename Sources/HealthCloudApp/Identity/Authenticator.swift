@@ -55,37 +55,3 @@ public struct Authenticator: Sendable {
         )
     }
 }
-
-extension IdentityService {
-    static func checkSessionAlive(_ session: SessionRepository.Session, now: Int64) throws {
-        if session.revokedAt != nil {
-            throw APIError(.unauthorized, code: "session_revoked", message: "This session was closed (\(session.revokedReason ?? "revoked")). Sign in again.")
-        }
-        if session.expiresAt <= now {
-            throw APIError(.unauthorized, code: "session_expired", message: "This session has ended. Sign in again.")
-        }
-        if session.idleTimeoutSeconds > 0, now - session.lastSeenAt > session.idleTimeoutSeconds {
-            throw APIError(.unauthorized, code: "session_expired", message: "This session was idle for too long. Sign in again.")
-        }
-    }
-}
-
-/// Writes audit rows with the request's who/where filled in.
-public struct AuditTrail: Sendable {
-    let log: AuditLog
-    let clock: AppClock
-
-    func record(
-        _ action: String, target: String, result: String, context: AppRequestContext,
-        identity: Identity? = nil, actor: Int? = nil, role: String? = nil, detail: String = ""
-    ) async throws {
-        let who = identity ?? context.identity
-        try await log.append(AuditEntry(
-            at: Timestamp.iso8601(clock.now),
-            actorAccount: who?.accountId ?? actor,
-            actorRole: role ?? who?.roleLabel ?? "anonymous",
-            action: action, target: target, result: result,
-            clientIP: context.clientIP, requestID: context.requestID, detail: detail
-        ))
-    }
-}

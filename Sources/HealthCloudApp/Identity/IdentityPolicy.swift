@@ -1,7 +1,6 @@
 import Logging
 import HTTPTypes
 import Foundation
-import Synchronization
 
 /// The numbers of the identity rules (MLPS level 3 asks for lockout, idle timeout and
 /// two-factor sign-in for staff). All tunable; tests shorten them.
@@ -21,35 +20,4 @@ public struct IdentityPolicy: Sendable {
     public var passwordIterations = 60_000
 
     public init() {}
-}
-
-/// The time the server believes it is. Tests move it to prove expiry.
-public struct AppClock: Sendable {
-    private let read: @Sendable () -> Date
-
-    public init(_ read: @escaping @Sendable () -> Date) {
-        self.read = read
-    }
-
-    public static let system = AppClock { Date() }
-
-    public var now: Date { read() }
-    public var seconds: Int64 { Int64(read().timeIntervalSince1970.rounded(.down)) }
-}
-
-/// A clock a test sets and advances.
-public final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-
-    public init(_ start: Date = Date()) {
-        current = Mutex(start)
-    }
-
-    public func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-
-    public var clock: AppClock {
-        AppClock { [self] in current.withLock { $0 } }
-    }
 }

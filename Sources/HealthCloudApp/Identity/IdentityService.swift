@@ -307,3 +307,17 @@ final class UnknownUserThrottle: Sendable {
         }
     }
 }
+
+extension IdentityService {
+    static func checkSessionAlive(_ session: SessionRepository.Session, now: Int64) throws {
+        if session.revokedAt != nil {
+            throw APIError(.unauthorized, code: "session_revoked", message: "This session was closed (\(session.revokedReason ?? "revoked")). Sign in again.")
+        }
+        if session.expiresAt <= now {
+            throw APIError(.unauthorized, code: "session_expired", message: "This session has ended. Sign in again.")
+        }
+        if session.idleTimeoutSeconds > 0, now - session.lastSeenAt > session.idleTimeoutSeconds {
+            throw APIError(.unauthorized, code: "session_expired", message: "This session was idle for too long. Sign in again.")
+        }
+    }
+}

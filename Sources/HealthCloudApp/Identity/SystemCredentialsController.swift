@@ -71,7 +71,7 @@ struct SystemCredentialsController {
 
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let accountId = try AdminAccountsController.accountId(context)
+        let accountId = try RequestParameters.positiveInteger("id", in: context)
         guard let account = try await database.identity.account(id: accountId), account.username?.hasPrefix("system.") == true else {
             throw APIError.notFound("credential_not_found", "There is no system credential \(accountId).")
         }

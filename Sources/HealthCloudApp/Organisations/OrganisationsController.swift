@@ -39,10 +39,7 @@ struct OrganisationsController<Repository: OrganisationReading> {
     }
 
     @Sendable func campus(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let raw = context.parameters.get("id") ?? ""
-        guard let id = Int(raw), id >= 1 else {
-            throw APIError.invalidParameter("id", "id must be a positive integer.")
-        }
+        let id = try RequestParameters.positiveInteger("id", in: context)
         guard let campus = try await repository.campus(id: id) else {
             throw APIError.notFound("campus_not_found", "There is no campus \(id).")
         }

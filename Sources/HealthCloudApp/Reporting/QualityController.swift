@@ -55,8 +55,8 @@ struct QualityController {
         let to = try Self.day(request, "to", default: yesterday)
         let from = try Self.day(request, "from", default: to - 6)
         guard from <= to, to - from <= 366 else { throw APIError.invalidParameter("from", "from must be on or before to, at most 366 days apart.") }
-        let limit = try AdminAccountsController.limit(request)
-        let before = try AdminAccountsController.intParameter(request, "before")
+        let limit = try RequestParameters.limit(in: request)
+        let before = try RequestParameters.nonNegativeInteger("before", in: request)
         let findings = try await database.quality.findings(scope: scope, from: from, to: to, before: before, limit: limit)
         return try JSONResponse.encode(FindingsPage(findings: findings, next: findings.count == limit ? findings.last?.id : nil))
     }

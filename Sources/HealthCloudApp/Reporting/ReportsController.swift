@@ -25,7 +25,7 @@ struct ReportsController {
 
     @Sendable func put(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let campusId = try Self.campusId(context)
+        let campusId = try RequestParameters.positiveInteger("campusId", in: context)
         let date = try Self.date(context)
         let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
         let reason = try Self.correctionReason(body, field: "correctionReason")
@@ -64,7 +64,7 @@ struct ReportsController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let campusId = try Self.campusId(context)
+        let campusId = try RequestParameters.positiveInteger("campusId", in: context)
         let date = try Self.date(context)
         let versions = try await database.reports.versions(campusId: campusId, date: date)
         var current: ReportView.Current?
@@ -174,11 +174,9 @@ struct ReportsController {
 
     func decide(_ request: Request, context: AppRequestContext, approve: Bool) async throws -> Response {
         let identity = try context.requireIdentity()
-        let campusId = try Self.campusId(context)
+        let campusId = try RequestParameters.positiveInteger("campusId", in: context)
         let date = try Self.date(context)
-        guard let version = context.parameters.get("version").flatMap(Int.init), version >= 1 else {
-            throw APIError.invalidParameter("version", "version must be a positive integer.")
-        }
+        let version = try RequestParameters.positiveInteger("version", in: context)
         guard try await mayApprove(identity, campusId: campusId) else {
             throw APIError(.forbidden, code: "forbidden_scope", message: "Approving a locked correction needs a reporter of the campus's district.")
         }
@@ -255,13 +253,6 @@ struct ReportsController {
         case .correctionReasonRequired: "correction_reason_required"
         case .unknownCampus: "campus_not_found"
         }
-    }
-
-    static func campusId(_ context: AppRequestContext) throws -> Int {
-        guard let id = context.parameters.get("campusId").flatMap(Int.init), id >= 1 else {
-            throw APIError.invalidParameter("campusId", "campusId must be a positive integer.")
-        }
-        return id
     }
 
     static func date(_ context: AppRequestContext) throws -> Day {

@@ -56,9 +56,7 @@ public struct ScopeRule: Sendable {
     /// The campus named by a path parameter.
     public static func campusParameter(_ name: String) -> ScopeRule {
         ScopeRule(name: "campus:\(name)") { _, context, directory in
-            guard let id = context.parameters.get(name).flatMap(Int.init), id >= 1 else {
-                throw APIError.invalidParameter(name, "\(name) must be a positive integer.")
-            }
+            let id = try RequestParameters.positiveInteger(name, in: context)
             guard let path = try await directory.path(of: .campus(id)) else {
                 throw APIError.notFound("campus_not_found", "There is no campus \(id).")
             }

@@ -114,6 +114,14 @@ extension Scope {
     }
 }
 
+extension Scope {
+    /// A patient's own scope, as opposed to an organisational one.
+    public var isPatient: Bool {
+        if case .patient = self { return true }
+        return false
+    }
+}
+
 /// One role held in one scope.
 public struct RoleAssignment: Sendable, Hashable, Codable {
     public var role: Role

@@ -107,13 +107,12 @@ public struct IdentityRepository: Sendable {
         try await database.first("SELECT id, kind, username, display_name FROM accounts WHERE id = $1", [.integer(Int64(id))]).map(Self.summary)
     }
 
-    public func accounts(kind: String?, limit: Int, afterId: Int) async throws -> [AccountSummary] {
-        let filter = kind == nil ? "" : "AND kind = $3"
-        var binds: [SQLValue] = [.integer(Int64(afterId)), .integer(Int64(limit))]
-        if let kind { binds.append(.text(kind)) }
-        return try await database.query(
-            "SELECT id, kind, username, display_name FROM accounts WHERE id > $1 \(filter) ORDER BY id LIMIT $2", binds
-        ).map(Self.summary)
+    /// Accounts holding any role at exactly `scope`, by id, after `after`.
+    public func accountIds(holdingRoleAt scope: Scope, after: Int, limit: Int) async throws -> [Int] {
+        try await database.query("""
+            SELECT DISTINCT a.id FROM accounts a JOIN role_assignments r ON r.account_id = a.id
+            WHERE r.scope = $1 AND a.id > $2 ORDER BY a.id LIMIT $3
+            """, [.text(scope.description), .integer(Int64(after)), .integer(Int64(limit))]).map { try $0.int("id") }
     }
 
     /// Opens the sealed personal data of an account. Callers audit the read.
@@ -134,10 +133,18 @@ public struct IdentityRepository: Sendable {
     }
 
     public func staffCredentials(username: String) async throws -> StaffCredentials? {
+        try await staffCredentials(where: "username = $1", .text(username))
+    }
+
+    public func staffCredentials(accountId: Int) async throws -> StaffCredentials? {
+        try await staffCredentials(where: "id = $1", .integer(Int64(accountId)))
+    }
+
+    private func staffCredentials(where condition: String, _ key: SQLValue) async throws -> StaffCredentials? {
         guard let row = try await database.first("""
             SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter
-            FROM accounts WHERE username = $1 AND kind = 'staff'
-            """, [.text(username)])
+            FROM accounts WHERE \(condition) AND kind = 'staff'
+            """, [key])
         else { return nil }
         return StaffCredentials(
             accountId: try row.int("id"),
@@ -148,13 +155,6 @@ public struct IdentityRepository: Sendable {
             totpConfirmed: try row.bool("totp_confirmed"),
             totpLastCounter: try row.int64("totp_last_counter")
         )
-    }
-
-    public func staffCredentials(accountId: Int) async throws -> StaffCredentials? {
-        guard let username = try await database.first("SELECT username FROM accounts WHERE id = $1", [.integer(Int64(accountId))])
-            .flatMap({ try $0.optionalString("username") })
-        else { return nil }
-        return try await staffCredentials(username: username)
     }
 
     /// Counts a failed sign-in; locks the account for `lockSeconds` at the `limit`-th failure in a row.

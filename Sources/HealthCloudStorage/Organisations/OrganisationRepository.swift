@@ -166,6 +166,31 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
         }
     }
 
+    /// Where a scope sits in the hierarchy (campus → institution → district), for scope
+    /// checks; nil when the scope names nothing that exists.
+    public func scopePath(of scope: Scope) async throws -> ScopePath? {
+        switch scope {
+        case .city:
+            return .city
+        case .district(let code):
+            return try await database.first("SELECT code FROM districts WHERE code = $1", [.text(code)]).map { _ in ScopePath(districtCode: code) }
+        case .institution(let id):
+            return try await database.first("SELECT district_code FROM institutions WHERE id = $1", [.integer(Int64(id))])
+                .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: id) }
+        case .campus(let id):
+            return try await database.first("SELECT district_code, institution_id FROM campuses WHERE id = $1", [.integer(Int64(id))])
+                .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: try $0.int("institution_id"), campusId: id) }
+        case .site(let id):
+            return try await database.first("""
+                SELECT c.district_code, c.institution_id, c.id AS campus_id FROM sites s JOIN campuses c ON c.id = s.campus_id WHERE s.id = $1
+                """, [.integer(Int64(id))])
+                .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: try $0.int("institution_id"),
+                                 campusId: try $0.int("campus_id"), siteId: id) }
+        case .patient(let id):
+            return ScopePath(patientId: id)
+        }
+    }
+
     public func upsert(districts: [District]) async throws {
         try await database.write { db in
             for district in districts {

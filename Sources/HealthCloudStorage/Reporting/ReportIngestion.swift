@@ -77,8 +77,7 @@ public struct ReportIngestion: Sendable {
         var results = [IngestionResult?](repeating: nil, count: submissions.count)
         var writes: [ReportRepository.Write] = []
         let order = submissions.indices.sorted { (submissions[$0].date, submissions[$0].campusId, $0) < (submissions[$1].date, submissions[$1].campusId, $1) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = ReportRepository.canonicalEncoder
 
         for index in order {
             let submission = submissions[index]

@@ -159,10 +159,17 @@ public struct ReportRepository: Sendable {
         var correctionReason: String?
     }
 
-    func apply(_ writes: [Write]) async throws {
-        guard !writes.isEmpty else { return }
+    /// Stored JSON (payloads, findings, stock lines) is written with sorted keys, so equal
+    /// values are equal text.
+    static var canonicalEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    func apply(_ writes: [Write]) async throws {
+        guard !writes.isEmpty else { return }
+        let encoder = Self.canonicalEncoder
         try await database.write { db in
             var currentRows: [[SQLValue]] = []
             for write in writes {
@@ -179,17 +186,9 @@ public struct ReportRepository: Sendable {
                     try await insertVersion(db, write, state: "pending_approval", findings: findings)
                     continue
                 case .accept:
-                    if write.version > 1 {
-                        try await db.execute("UPDATE report_versions SET state = 'superseded' WHERE campus_id = $1 AND report_date = $2 AND state = 'current'", [campus, date])
-                        try await db.execute("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2", [campus, date])
-                    }
+                    if write.version > 1 { try await retireCurrent(db, write) }
                     try await insertVersion(db, write, state: "current", findings: findings)
-                    for finding in write.findings where finding.severity == .warning {
-                        try await db.execute("""
-                            INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                            """, [campus, date, .integer(Int64(write.version)), .text(finding.rule), .text(finding.severity.rawValue),
-                                  SQLValue(finding.field, SQLValue.text), .text(finding.message)])
-                    }
+                    try await insertWarnings(db, write)
                     currentRows.append(try currentRow(write, encoder: encoder))
                 }
             }
@@ -198,6 +197,23 @@ public struct ReportRepository: Sendable {
             var latest: [String: Int] = [:]
             for (index, row) in currentRows.enumerated() { latest["\(row[0])/\(row[1])"] = index }
             try await upsertCurrent(db, currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] })
+        }
+    }
+
+    /// The current version of the campus-day becomes superseded and its open findings go.
+    private func retireCurrent(_ db: any SQLExecutor, _ write: Write) async throws {
+        let key: [SQLValue] = [.integer(Int64(write.campusId)), .text(write.date.description)]
+        try await db.execute("UPDATE report_versions SET state = 'superseded' WHERE campus_id = $1 AND report_date = $2 AND state = 'current'", key)
+        try await db.execute("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2", key)
+    }
+
+    /// The warnings of a version that became current: the open findings of its campus-day.
+    private func insertWarnings(_ db: any SQLExecutor, _ write: Write) async throws {
+        for finding in write.findings where finding.severity == .warning {
+            try await db.execute("""
+                INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """, [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(finding.rule),
+                      .text(finding.severity.rawValue), SQLValue(finding.field, SQLValue.text), .text(finding.message)])
         }
     }
 
@@ -280,32 +296,17 @@ public struct ReportRepository: Sendable {
 
     /// Makes an approved pending version current (its row already exists).
     func promote(_ write: Write, firstSubmittedAt: Int64, late: Bool, report: DailyReport) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = Self.canonicalEncoder
         try await database.write { db in
-            let campus = SQLValue.integer(Int64(write.campusId))
-            let date = SQLValue.text(write.date.description)
-            try await db.execute("UPDATE report_versions SET state = 'superseded' WHERE campus_id = $1 AND report_date = $2 AND state = 'current'", [campus, date])
+            try await retireCurrent(db, write)
             try await db.execute("UPDATE report_versions SET state = 'current' WHERE campus_id = $1 AND report_date = $2 AND version = $3",
-                                 [campus, date, .integer(Int64(write.version))])
-            try await db.execute("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2", [campus, date])
-            for finding in write.findings where finding.severity == .warning {
-                try await db.execute("""
-                    INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, [campus, date, .integer(Int64(write.version)), .text(finding.rule), .text(finding.severity.rawValue),
-                          SQLValue(finding.field, SQLValue.text), .text(finding.message)])
-            }
+                                 [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version))])
+            try await insertWarnings(db, write)
             var promoted = write
             promoted.report = report
             promoted.firstSubmittedAt = firstSubmittedAt
             promoted.late = late
             try await upsertCurrent(db, [try currentRow(promoted, encoder: encoder)])
         }
-    }
-
-    /// The highest version number used for a campus-day (any state).
-    func highestVersion(campusId: Int, date: Day) async throws -> Int {
-        try await database.scalarInt("SELECT COALESCE(MAX(version), 0) AS v FROM report_versions WHERE campus_id = $1 AND report_date = $2",
-                                     [.integer(Int64(campusId)), .text(date.description)])
     }
 }
