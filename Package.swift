@@ -40,6 +40,12 @@ let package = Package(
             name: "HealthCloudDomain",
             swiftSettings: swiftSettings
         ),
+        /// The Debian zlib, for gzip of cached response bodies.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         /// Schema, migrations and repositories that run unchanged on SQLite and PostgreSQL.
         .target(
             name: "HealthCloudStorage",
@@ -72,6 +78,7 @@ let package = Package(
                 "HealthCloudDomain",
                 "HealthCloudCrypto",
                 "HealthCloudStorage",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +86,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Cockpit/Resources")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

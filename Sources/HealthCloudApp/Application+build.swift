@@ -113,8 +113,11 @@ public func buildRouter(
     AuthController(service: identity, database: database, audit: audit).addRoutes(to: api)
     AdminAccountsController(database: database, directory: directory, audit: audit, clock: clock, hasher: identity.hasher).addRoutes(to: api)
     SystemCredentialsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
-    ReportsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
+    let cockpit = CockpitCache()
+    ReportsController(database: database, directory: directory, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
     QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
+    CockpitController(service: CockpitService(database: database), cache: cockpit, clock: clock).addRoutes(to: root, api: api)
+    WarningsController(database: database, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
         DevController(sink: sink).addRoutes(to: api)
     }

@@ -63,6 +63,7 @@ public struct AccountsStep: DemoStep {
             ("reporter.pudong-people", .reporter, .campus(pudongPeople), "浦东新区人民医院直报员"),
             ("reporter.pudong", .reporter, .district("310115"), "浦东新区审核员"),
             ("reporter.huangpu", .reporter, .district("310101"), "黄浦区审核员"),
+            ("reporter.city", .reporter, .city, "市卫健委数据审核员"),
             ("doctor.ruijin", .doctor, .campus(ruijin), "瑞金医院发热门诊医生"),
             ("doctor.phc", .doctor, .campus(publicHealth), "市公共卫生临床中心医生"),
             ("pharmacist.ruijin", .pharmacist, .campus(ruijin), "瑞金医院药师"),

@@ -54,7 +54,7 @@ public struct DemoPipeline: Sendable {
     public static var standard: DemoPipeline { standard(historyDays: 730) }
 
     public static func standard(historyDays: Int) -> DemoPipeline {
-        DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: historyDays)])
+        DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: historyDays), CockpitRollupsStep()])
     }
 
     /// Runs the steps not yet recorded as done. Migrations must already be applied.

@@ -142,6 +142,22 @@ public struct ReportHistoryStep: DemoStep {
             + "\(totals.rejected) rejected attempts, \(totals.missing) missing, \(firstDay)…\(today - 1)"
     }
 
+    /// The spring-2022 wave on its real dates, for `tools/replay-2022`: every campus's clean
+    /// reports (none missing, late or broken) for each day from `first` through `last`, with
+    /// the district curves' first day on 2022-03-06 as it was.
+    public func replay2022(_ context: DemoContext, from first: Day, through last: Day) async throws -> [(day: Day, submissions: [ReportSubmission])] {
+        let base = try await setting(context)
+        let setting = Setting(profiles: base.profiles, curve: base.curve, population: base.population, today: last + 1, waveDayZero: EpidemicCurve.waveStart)
+        var stock: [Int: [String: Int]] = [:]
+        var days: [(day: Day, submissions: [ReportSubmission])] = []
+        var day = first
+        while day <= last {
+            days.append((day, makeSubmissions(setting, from: day, through: day, seed: context.seed, stock: &stock, sprinkle: false).0))
+            day = day + 1
+        }
+        return days
+    }
+
     /// Times one more day — `day`, for every campus — as one batch through ingestion and QC.
     public func benchmarkDay(_ context: DemoContext, day: Day) async throws -> (reports: Int, seconds: Double) {
         let setting = try await setting(context)

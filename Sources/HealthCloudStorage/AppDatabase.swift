@@ -33,7 +33,9 @@ public struct AppDatabase: Sendable {
     public var identity: IdentityRepository { IdentityRepository(database: database, protection: protection) }
     public var sessions: SessionRepository { SessionRepository(database: database) }
     public var reports: ReportRepository { ReportRepository(database: database) }
-    public var ingestion: ReportIngestion { ReportIngestion(reports: reports) }
+    public var ingestion: ReportIngestion { ReportIngestion(reports: reports, warnings: warnings) }
+    public var figures: FiguresRepository { FiguresRepository(database: database) }
+    public var warnings: WarningRepository { WarningRepository(database: database) }
     public var quality: QualityQueries { QualityQueries(database: database) }
     public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
 }

@@ -12,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self, Replay2022Reports.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -149,7 +149,7 @@ struct Demo: AsyncParsableCommand {
         let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory,
                                   passwordIterations: passwordIterations)
         var pipeline = DemoPipeline.standard
-        if let text = ProcessInfo.processInfo.environment["HEALTHCLOUD_DEMO_HISTORY_DAYS"], let days = Int(text), (1...3650).contains(days) {
+        if let text = ProcessInfo.processInfo.environment["HEALTHCLOUD_DEMO_HISTORY_DAYS"], let days = Int(text), (0...3650).contains(days) {
             pipeline = DemoPipeline.standard(historyDays: days)
         }
         _ = try await pipeline.run(context, progress: TerminalProgress())

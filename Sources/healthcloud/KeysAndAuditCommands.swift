@@ -154,3 +154,33 @@ struct BenchIngestDay: AsyncParsableCommand {
         print("\(count) reports in \(String(format: "%.2f", seconds)) s (\(Int((Double(count) / seconds).rounded())) reports/s)")
     }
 }
+
+/// `tools/replay-2022`: the reports every campus would have sent during Shanghai's 2022 wave,
+/// on their real dates, as one JSON line per day (`{"date", "reports":[{campusId, date, report}]}`)
+/// ready for `POST /api/v1/reports:batch`. Reads the campuses of a database made by `healthcloud demo`.
+struct Replay2022Reports: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replay-2022-reports",
+                                                    abstract: "Print the 2022 wave's daily report batches as JSON lines.", shouldDisplay: false)
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "First day (YYYY-MM-DD).") var from = "2022-02-01"
+    @Option(help: "Last day (YYYY-MM-DD).") var to = "2022-06-30"
+
+    func run() async throws {
+        guard let first = Day(from), let last = Day(to), first <= last, last - first <= 400 else {
+            throw ValidationError("--from and --to must be dates YYYY-MM-DD, from on or before to, at most 400 days apart.")
+        }
+        let days = try await storage.withDatabase { database, configuration, _ in
+            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory)
+            return try await ReportHistoryStep().replay2022(context, from: first, through: last).map { day in
+                JSONValue.object(["date": .string(day.day.description), "reports": .array(day.submissions.map { submission in
+                    .object(["campusId": .integer(Int64(submission.campusId)), "date": .string(submission.date.description), "report": submission.body])
+                })])
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for day in days {
+            FileHandle.standardOutput.write(try encoder.encode(day) + Data("\n".utf8))
+        }
+    }
+}

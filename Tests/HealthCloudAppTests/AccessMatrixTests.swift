@@ -55,6 +55,17 @@ import Testing
         "DELETE /api/v1/admin/system-credentials/{id}": Probe(uri: "/api/v1/admin/system-credentials/999999"),
         "GET /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
         "PUT /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
+        "GET /api/v1/cockpit": Probe(uri: "/api/v1/cockpit?scope=campus:1", foreign: ("leader.pudong", "/api/v1/cockpit?scope=campus:1")),
+        "GET /api/v1/cockpit/trend": Probe(uri: "/api/v1/cockpit/trend?scope=campus:1&metric=icu.occupancyRate",
+                                           foreign: ("leader.pudong", "/api/v1/cockpit/trend?scope=city&metric=icu.occupancyRate")),
+        "GET /api/v1/cockpit/ranking": Probe(uri: "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits",
+                                             foreign: ("leader.pudong", "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits")),
+        "GET /api/v1/warnings": Probe(uri: "/api/v1/warnings?scope=campus:1", foreign: ("leader.pudong", "/api/v1/warnings?scope=city")),
+        "GET /api/v1/warnings/{id}": Probe(uri: "/api/v1/warnings/999999"),
+        "POST /api/v1/warnings/{id}/ack": Probe(uri: "/api/v1/warnings/999999/ack", body: [:]),
+        "POST /api/v1/warnings/{id}/resolve": Probe(uri: "/api/v1/warnings/999999/resolve", body: [:]),
+        "GET /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
+        "PUT /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
     ]
 
     /// One account per role (the widest scope the demo has for it).

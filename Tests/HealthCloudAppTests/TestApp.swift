@@ -17,6 +17,7 @@ import Testing
 func withTestApp<T: Sendable>(
     _ engine: TestEngine,
     demo: Bool = false,
+    pipeline: DemoPipeline = .forTests,
     mode: TestingSetup = .router,
     clock: AppClock = .system,
     sms: DevSMSSink = DevSMSSink(),
@@ -25,7 +26,8 @@ func withTestApp<T: Sendable>(
     test: String = #function,
     _ body: @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
-    try await withTestApp(engine, demo: demo, mode: mode, clock: clock, sms: sms, dataDirectory: dataDirectory, configure: configure, test: test) { client, _ in
+    try await withTestApp(engine, demo: demo, pipeline: pipeline, mode: mode, clock: clock, sms: sms, dataDirectory: dataDirectory,
+                          configure: configure, test: test) { client, _ in
         try await body(client)
     }
 }
@@ -34,6 +36,7 @@ func withTestApp<T: Sendable>(
 func withTestApp<T: Sendable>(
     _ engine: TestEngine,
     demo: Bool = false,
+    pipeline: DemoPipeline = .forTests,
     mode: TestingSetup = .router,
     clock: AppClock = .system,
     sms: DevSMSSink = DevSMSSink(),
@@ -57,7 +60,7 @@ func withTestApp<T: Sendable>(
         sms: sms,
         hooks: AppHooks(prepare: { database in
             guard demo else { return }
-            _ = try await DemoPipeline.forTests.run(DemoContext(
+            _ = try await pipeline.run(DemoContext(
                 database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory, passwordIterations: 1_000
             ))
         })

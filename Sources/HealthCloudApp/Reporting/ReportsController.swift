@@ -12,6 +12,8 @@ struct ReportsController {
     let directory: ScopeDirectory
     let audit: AuditTrail
     let clock: AppClock
+    /// Dropped after every accepted change, so the cockpit shows it at once.
+    let cockpit: CockpitCache
 
     func addRoutes(to api: Routes) {
         api.put("reports/{campusId}/{date}", .roles(.reporter, scope: .campusParameter("campusId")), use: put)
@@ -32,6 +34,7 @@ struct ReportsController {
         let submission = ReportSubmission(campusId: campusId, date: date, body: body, correctionReason: reason, submittedBy: identity.accountId,
                                           submittedAt: clock.seconds, submitterMayApprove: try await mayApprove(identity, campusId: campusId))
         let result = try await database.ingestion.ingest([submission], today: today)[0]
+        cockpit.invalidate()
         try await audit.record("report_submit", target: "report:\(campusId)/\(date)", result: Self.label(result), context: context)
         return try Self.response(for: result)
     }
@@ -144,6 +147,7 @@ struct ReportsController {
             positions.append(index)
         }
         let outcomes = try await database.ingestion.ingest(submissions, today: today)
+        cockpit.invalidate()
         for (position, (submission, outcome)) in zip(positions, zip(submissions, outcomes)) {
             var result = BatchItemResult(campusId: submission.campusId, date: submission.date.description, status: Self.label(outcome))
             switch outcome {
@@ -180,6 +184,7 @@ struct ReportsController {
         guard try await mayApprove(identity, campusId: campusId) else {
             throw APIError(.forbidden, code: "forbidden_scope", message: "Approving a locked correction needs a reporter of the campus's district.")
         }
+        defer { cockpit.invalidate() }
         let decision = try await database.ingestion.decide(campusId: campusId, date: date, version: version, approve: approve,
                                                            by: identity.accountId, now: clock.seconds)
         try await audit.record(approve ? "report_approve" : "report_decline", target: "report:\(campusId)/\(date)/v\(version)",

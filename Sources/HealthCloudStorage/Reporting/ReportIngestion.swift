@@ -40,9 +40,11 @@ public enum IngestionResult: Sendable, Equatable {
 /// is a new version; the earlier ones are kept.
 public struct ReportIngestion: Sendable {
     let reports: ReportRepository
+    let warnings: WarningRepository
 
-    public init(reports: ReportRepository) {
+    public init(reports: ReportRepository, warnings: WarningRepository) {
         self.reports = reports
+        self.warnings = warnings
     }
 
     /// Judges `submissions` in day order (so a backfill's earlier days are the history of
@@ -60,10 +62,11 @@ public struct ReportIngestion: Sendable {
         let first = submissions.map(\.date).min()!
         let last = submissions.map(\.date).max()!
         let campuses = Set(submissions.map(\.campusId))
-        // Stock lines are read for the day before each report (and the batch's own days, which
-        // become history for its later ones).
-        var stockDays = Set(submissions.map { $0.date - 1 })
-        stockDays.formUnion(submissions.map(\.date))
+        // Stock lines are read for the week before each report (the stock rule reads the day
+        // before, days of supply the last seven) and the batch's own days, which become history
+        // for its later ones.
+        var stockDays = Set<Day>()
+        for date in Set(submissions.map(\.date)) { stockDays.formUnion((0...7).map { date - $0 }) }
         var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
         // The highest version of every campus-day in the batch's range, in one query.
         var nextVersion: [String: Int] = [:]
@@ -129,7 +132,21 @@ public struct ReportIngestion: Sendable {
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
         try await reports.apply(writes)
+        try await evaluateWarnings(after: writes, history: history, today: today)
         return results.map { $0! }
+    }
+
+    /// Warnings are judged on every ingest, for the campus-days that became current and the
+    /// district and city above them.
+    private func evaluateWarnings(after writes: [ReportRepository.Write], history: [Int: [Day: DailyReport]], today: Day) async throws {
+        let accepted = writes.filter { $0.kind == .accept }
+        guard !accepted.isEmpty else { return }
+        var campusFigures: [Int: [Day: DayFigures]] = [:]
+        for campus in Set(accepted.map(\.campusId)) {
+            campusFigures[campus] = (history[campus] ?? [:]).mapValues(DayFigures.init(report:))
+        }
+        try await warnings.evaluate(campusDays: accepted.map { ($0.campusId, $0.date) }, campusFigures: campusFigures,
+                                    deliverFrom: today - 2, now: accepted.map(\.submittedAt).max() ?? 0)
     }
 
     public enum Decision: Sendable, Equatable {
@@ -155,6 +172,9 @@ public struct ReportIngestion: Sendable {
         let (report, _) = ReportParser.parse(body, catalog: catalog)
         let previous = try await reports.current(campusId: campusId, date: date)
         try await reports.promote(write, firstSubmittedAt: previous?.firstSubmittedAt ?? write.submittedAt, late: previous?.late ?? false, report: report)
+        let history = try await reports.history(campusIds: [campusId], from: date - WarningEngine.windowDays, to: date)
+        try await warnings.evaluate(campusDays: [(campusId, date)], campusFigures: [campusId: (history[campusId] ?? [:]).mapValues(DayFigures.init(report:))],
+                                    deliverFrom: Day(shanghaiTimeOf: now) - 2, now: now)
         return .approved(version: version)
     }
 }

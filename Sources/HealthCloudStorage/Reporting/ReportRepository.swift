@@ -197,6 +197,8 @@ public struct ReportRepository: Sendable {
             var latest: [String: Int] = [:]
             for (index, row) in currentRows.enumerated() { latest["\(row[0])/\(row[1])"] = index }
             try await upsertCurrent(db, currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] })
+            // Every rollup the accepted versions touch, in the same transaction.
+            try await FiguresRepository.refreshRollups(db, dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
         }
     }
 
@@ -307,6 +309,7 @@ public struct ReportRepository: Sendable {
             promoted.firstSubmittedAt = firstSubmittedAt
             promoted.late = late
             try await upsertCurrent(db, [try currentRow(promoted, encoder: encoder)])
+            try await FiguresRepository.refreshRollups(db, dates: [write.date])
         }
     }
 }
