@@ -96,6 +96,12 @@ public struct AppConfiguration: Sendable {
             }
             configuration.identity.passwordIterations = value
         }
+        if let seconds = environment["HEALTHCLOUD_SESSION_CACHE_SECONDS"], !seconds.isEmpty {
+            guard let value = Int64(seconds), (0...60).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_SESSION_CACHE_SECONDS", value: seconds, expected: "0 to 60")
+            }
+            configuration.identity.sessionCacheSeconds = value
+        }
         if let bytes = environment["HEALTHCLOUD_MAX_BODY_BYTES"], !bytes.isEmpty {
             guard let value = Int(bytes), value > 0 else {
                 throw ConfigurationError.invalid(variable: "HEALTHCLOUD_MAX_BODY_BYTES", value: bytes, expected: "a positive byte count")

@@ -102,7 +102,11 @@ public func buildRouter(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodySize))
     router.add(middleware: AuthorizationMiddleware(
-        registry: registry, authenticator: Authenticator(database: database, clock: clock, audit: audit), directory: directory
+        registry: registry,
+        authenticator: Authenticator(database: database, clock: clock, audit: audit,
+                                     cache: configuration.identity.sessionCacheSeconds > 0
+                                         ? SessionCache(lifetime: .seconds(configuration.identity.sessionCacheSeconds)) : nil),
+        directory: directory
     ))
 
     let root = Routes(router: router, prefix: "", registry: registry)

@@ -193,10 +193,33 @@ import Testing
         }
     }
 
+    /// The verified-session memory: a sign-out through this instance counts at once; a
+    /// revocation behind its back (another instance, a DBA) within the configured lifetime.
+    @Test func rememberedSessionsAreForgottenOnChangesAndExpire() async throws {
+        let directory = scratchDirectory()
+        try await withTestApp(.sqlite, demo: true, dataDirectory: directory, configure: { $0.identity.sessionCacheSeconds = 1 }) { client, location in
+            let accounts = try DemoAccounts(directory: directory)
+            let city = try await client.signIn(try accounts.staff("leader.city"))
+            let pudong = try await client.signIn(try accounts.staff("leader.pudong"))
+            #expect(try await client.get("/api/v1/me", token: city.access).status == .ok)
+            #expect(try await client.get("/api/v1/me", token: pudong.access).status == .ok)
+            // Signing out (a POST) empties the memory: the token is refused on the next call.
+            #expect(try await client.send(.post, "/api/v1/auth/logout", token: city.access).status == .noContent)
+            #expect(try await client.get("/api/v1/me", token: city.access).status == .unauthorized)
+            // Revoked behind the server's back: still remembered for up to a second, then refused.
+            #expect(try await client.get("/api/v1/me", token: pudong.access).status == .ok)
+            try await rawExecute("UPDATE sessions SET revoked_at = 1, revoked_reason = 'dba' WHERE account_id = (SELECT id FROM accounts WHERE username = 'leader.pudong')", on: location)
+            try await Task.sleep(for: .milliseconds(1_100))
+            let after = try await client.get("/api/v1/me", token: pudong.access)
+            #expect(try after.status == .unauthorized && (try after.apiError().code) == "session_revoked")
+        }
+    }
+
     @Test(arguments: TestEngine.available)
     func aRoleRowEditedBehindTheServersBackIsRefusedAndAudited(engine: TestEngine) async throws {
         let directory = scratchDirectory()
-        try await withTestApp(engine, demo: true, dataDirectory: directory) { client, location in
+        // Behind the server's back, so no request empties the session cache: read every time.
+        try await withTestApp(engine, demo: true, dataDirectory: directory, configure: { $0.identity.sessionCacheSeconds = 0 }) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let huangpu = try await client.signIn(try accounts.staff("leader.huangpu"))
             let admin = try await client.signIn(try accounts.staff("admin"))

@@ -12,6 +12,8 @@ public struct Authenticator: Sendable {
     let database: AppDatabase
     let clock: AppClock
     let audit: AuditTrail
+    /// Recently verified tokens (nil: every request reads the session).
+    let cache: SessionCache?
     static let touchGranularity: Int64 = 60
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Identity {
@@ -23,8 +25,20 @@ public struct Authenticator: Sendable {
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let now = clock.seconds
-        guard let (lookup, stored) = try await database.identity.lookupAccess(tokenHash: DataProtection.tokenHash(token)) else {
-            throw APIError(.unauthorized, code: "token_invalid", message: "The access token is not valid.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        let tokenHash = DataProtection.tokenHash(token)
+        let lookup: SessionRepository.AccessLookup
+        let stored: [IdentityRepository.StoredAssignment]
+        if let cached = cache?.entry(tokenHash) {
+            (lookup, stored) = (cached.lookup, cached.assignments)
+        } else {
+            guard let found = try await database.identity.lookupAccess(tokenHash: tokenHash) else {
+                throw APIError(.unauthorized, code: "token_invalid", message: "The access token is not valid.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+            }
+            (lookup, stored) = found
+            // Only a live session is worth remembering; broken seals are re-read (and audited) every time.
+            if found.0.session.revokedAt == nil, stored.allSatisfy(\.intact) {
+                cache?.store(tokenHash, SessionCache.Entry(lookup: found.0, assignments: found.1, stored: .now))
+            }
         }
         if lookup.tokenExpiresAt <= now {
             throw APIError(.unauthorized, code: "token_expired", message: "The access token has expired; refresh it.",
@@ -42,6 +56,7 @@ public struct Authenticator: Sendable {
         // The idle clock moves at minute granularity: most requests need no write at all.
         if now - session.lastSeenAt >= Self.touchGranularity {
             try await database.sessions.touch(sessionId: session.id, now: now, granularity: Self.touchGranularity)
+            cache?.touched(tokenHash, at: now)
         }
         for broken in stored where !broken.intact {
             context.logger.critical("role assignment seal broken", metadata: ["assignment": .stringConvertible(broken.id)])

@@ -6,6 +6,9 @@ import Foundation
 /// two-factor sign-in for staff). All tunable; tests shorten them.
 public struct IdentityPolicy: Sendable {
     public var accessTokenSeconds: Int64 = 15 * 60
+    /// How long a verified access token is remembered in memory (0: never). Bounds how late a
+    /// sign-out or role change made through another instance is seen here.
+    public var sessionCacheSeconds: Int64 = 2
     public var staffSessionSeconds: Int64 = 12 * 3600
     public var patientSessionSeconds: Int64 = 30 * 24 * 3600
     public var staffIdleSeconds: Int64 = 30 * 60

@@ -17,6 +17,16 @@ struct AuthorizationMiddleware: RouterMiddleware {
     let directory: ScopeDirectory
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Any state-changing request may sign out, rotate or revoke a session or change roles:
+        // remembered sessions are forgotten when it is done, whatever its outcome.
+        if request.method != .get && request.method != .head, let cache = authenticator.cache {
+            defer { cache.invalidateAll() }
+            return try await authorize(request, context: context, next: next)
+        }
+        return try await authorize(request, context: context, next: next)
+    }
+
+    private func authorize(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let endpoint = context.endpointPath, endpoint != "NotFound" else {
             return try await next(request, context)
         }
