@@ -97,6 +97,35 @@ import Testing
         }
     }
 
+    /// Reports of one district arriving at the same moment: every one is in the rollup, and
+    /// the district's warnings are judged without two of them opening the same warning.
+    @Test(arguments: TestEngine.available)
+    func concurrentIngestsKeepRollupsWhole(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { app in
+            _ = try await ReportIngestionTests.seeded(app)
+            let district = try #require(try await app.database.first(
+                "SELECT district_code FROM campuses GROUP BY district_code HAVING COUNT(*) >= 12 ORDER BY district_code LIMIT 1"))
+            let code = try district.string("district_code")
+            let campuses = try await app.database.query("SELECT id FROM campuses WHERE district_code = $1 ORDER BY id LIMIT 12", [.text(code)])
+                .map { try $0.int("id") }
+            let day = Day("2026-11-20")!
+            try await withThrowingTaskGroup(of: IngestionResult.self) { group in
+                for campus in campuses {
+                    // ICU full everywhere: every campus, the district and the city raise the same rule.
+                    group.addTask { try await Self.ingest(app, campus, day, Self.body(beds: 10, occupied: 10)) }
+                }
+                for try await result in group {
+                    guard case .accepted = result else { Issue.record("\(result)"); return }
+                }
+            }
+            let rollup = try #require(try await Self.figures(app, .district(code), day))
+            #expect(rollup.campusesReported == campuses.count)
+            #expect(rollup["icu.bedsOccupied"] == 10 * campuses.count)
+            #expect(try await Self.warnings(app, .district(code), rule: "icu_occupancy", status: .active).count == 1)
+            #expect(try await Self.warnings(app, .city, rule: "icu_occupancy", status: .active).count == 1)
+        }
+    }
+
     static func warnings(_ app: AppDatabase, _ scope: Scope, rule: String, status: WarningRepository.StatusFilter = .all) async throws -> [WarningRepository.Warning] {
         try await app.warnings.list(scope: scope, status: status, limit: 100).filter { $0.scope == scope.description && $0.ruleId == rule }
     }

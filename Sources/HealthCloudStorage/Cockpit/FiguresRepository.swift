@@ -18,6 +18,11 @@ public struct FiguresRepository: Sendable {
     /// Recomputes the district and city rollups of `dates` from the current reports.
     /// One read of the days' reports; the sums are made here (stock lists are JSON).
     static func refreshRollups(_ db: any SQLExecutor, dates: Set<Day>) async throws {
+        guard !dates.isEmpty else { return }
+        // Two PostgreSQL transactions refreshing the same district would each sum without the
+        // other's report (read committed) and the later one would win: they take turns.
+        // SQLite's single writer already serializes them.
+        try await serialize(db, lock: .rollups)
         let sorted = dates.sorted()
         var start = 0
         while start < sorted.count {
@@ -99,6 +104,18 @@ public struct FiguresRepository: Sendable {
         guard !dates.isEmpty else { return 0 }
         try await database.write { db in try await Self.refreshRollups(db, dates: Set(dates)) }
         return dates.count
+    }
+
+    /// Transaction-scoped locks that serialize maintenance writers across instances.
+    enum MaintenanceLock: Int64 {
+        case rollups = 7_243_001
+        case warnings = 7_243_002
+    }
+
+    static func serialize(_ db: any SQLExecutor, lock: MaintenanceLock) async throws {
+        if db.dialect == .postgresql {
+            try await db.execute("SELECT pg_advisory_xact_lock($1)", [.integer(lock.rawValue)])
+        }
     }
 
     // MARK: Reading

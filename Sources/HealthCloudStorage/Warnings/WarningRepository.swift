@@ -69,6 +69,8 @@ public struct WarningRepository: Sendable {
         let figuresByScope = scopeFigures
         let scopesOfDate = scopesByDate
         try await database.write { db in
+            // One evaluation at a time (two ingests judge the same district and city).
+            try await FiguresRepository.serialize(db, lock: .warnings)
             var lastEvaluated: [String: Day] = [:]
             for row in try await db.query("SELECT scope, last_date FROM warning_evaluations") {
                 lastEvaluated[try row.string("scope")] = Day(try row.string("last_date"))
