@@ -24,7 +24,7 @@ DETECTORS = [f"{m}_{s}" for s in ("fever_visits", "fever_positives") for m in ("
 SHORT = {"ears_c1": "C1", "ears_c2": "C2", "ears_c3": "C3", "cusum": "CUSUM"}
 BASELINE_RULE = "fever_positive_rate"
 OK_STATUSES = {"accepted", "accepted_with_warnings"}
-WAVE_START = dt.date(2022, 3, 1)  # fires before this are false alarms: no cases in the data yet
+WAVE_START = dt.date(2022, 3, 6)  # wave day 0: the generated reports carry no cases before it, so earlier fires are false alarms
 
 
 def die(message):
@@ -111,12 +111,13 @@ def all_warnings(client):
     return warnings
 
 
-def read_peaks(data_dir, districts_csv):
-    """Real peaks: district → (date, count) from the district file; 'city' from the city file."""
-    districts, code_of = [], {}
+def read_cases(data_dir, districts_csv):
+    """Real daily cases: code (and 'city') → {date: count}, and population in 10k."""
+    districts, code_of, population = [], {}, {}
     with open(districts_csv, encoding="utf-8") as f:
         for row in csv.DictReader(f):
             districts.append((row["code"], row["name_en"], row["name_zh"]))
+            population[row["code"]] = float(row["population_10k"])
             name = row["name_zh"]
             code_of[name] = code_of[name[:-2] if name.endswith("新区") else name[:-1]] = row["code"]
     daily = defaultdict(lambda: defaultdict(int))
@@ -125,14 +126,13 @@ def read_peaks(data_dir, districts_csv):
             code = code_of.get(row["district"])  # '其他' (unassigned) is left out
             if code:
                 daily[code][dt.datetime.strptime(row["date"], "%Y%m%d").date()] += int(row["count"])
-    peaks = {code: max(series.items(), key=lambda kv: (kv[1], -kv[0].toordinal())) for code, series in daily.items()}
     # City: new local infections = confirmed (确诊病例) + asymptomatic (无症状感染者), as the district file counts them.
-    city = {}
+    city = daily["city"]
     with open(f"{data_dir}/shanghai_data.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             city[dt.datetime.strptime(row["时间"], "%Y%m%d").date()] = int(row["确诊病例"] or 0) + int(row["无症状感染者"] or 0)
-    peaks["city"] = max(city.items(), key=lambda kv: (kv[1], -kv[0].toordinal()))
-    return districts, peaks
+    population["city"] = sum(population.values())
+    return districts, daily, population
 
 
 def md(d):
@@ -149,7 +149,7 @@ def main():
     url = args.url.rstrip("/")
     with open(args.accounts, encoding="utf-8") as f:
         accounts = json.load(f)
-    districts, peaks = read_peaks(args.data, args.districts)
+    districts, cases, population = read_cases(args.data, args.districts)
 
     reporter = Client(url, accounts, "reporter.city")
     days, reports, posting = replay(reporter, sys.stdin)
@@ -166,28 +166,47 @@ def main():
         opened[w["ruleId"]].append((key[0], day, dt.date.fromisoformat(w["lastFiredDate"])))
 
     scopes = [(code, f"{en} {code}") for code, en, _ in districts] + [("city", "City (全市)")]
-    header = ["scope", "peak (cases)"] + [short_rule(r) for r in DETECTORS] + ["earliest", "lead (d)", "pos. rate ≥5%"]
-    print(f"\nFirst warning opened per detector, {days} days replayed (all dates 2022, MM-DD; — = never; lead = peak − earliest detector):\n")
+    header = (["scope", "peak (cases)", "≥1/10k"] + [short_rule(r) for r in DETECTORS]
+              + ["earliest", "lead (d)", f"earliest ≥{md(WAVE_START)} (cases)", "lead (d) ", "pos. rate ≥5%"])
+    print(f"\nFirst warning opened per detector, {days} days replayed. Dates are 2022, MM-DD; — = never. Peak: the real daily maximum"
+          f" (confirmed + asymptomatic); ≥1/10k: first day with at least 1 real case per 10k residents; lead = peak − earliest detector"
+          f" date, then the same counting only warnings opened from {md(WAVE_START)} (wave day 0), with that day's real cases.\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    leads = []
+    leads, wave_leads, ahead_of_rate, ahead_of_10k = [], [], [], []
     for code, label in scopes:
-        peak_day, peak_count = peaks.get(code, (None, 0))
+        series = cases.get(code, {})
+        peak_day, peak_count = max(series.items(), key=lambda kv: (kv[1], -kv[0].toordinal())) if series else (None, 0)
+        per_10k = next((d for d in sorted(series) if series[d] >= population[code]), None)
         dates = [first.get((code, r)) for r in DETECTORS]
-        fired = [d for d in dates if d]
-        earliest = min(fired) if fired else None
+        earliest = min((d for d in dates if d), default=None)
+        in_wave = min((start for rule in DETECTORS for scope, start, _ in opened[rule] if scope == code and start >= WAVE_START), default=None)
         lead = (peak_day - earliest).days if earliest and peak_day else None
-        if lead is not None and code != "city":
-            leads.append(lead)
-        row = [label, f"{md(peak_day)} ({peak_count})"] + [md(d) for d in dates]
-        row += [md(earliest), "—" if lead is None else f"{lead:+d}", md(first.get((code, BASELINE_RULE)))]
+        wave_lead = (peak_day - in_wave).days if in_wave and peak_day else None
+        if code != "city":
+            leads += [lead] if lead is not None else []
+            wave_leads += [wave_lead] if wave_lead is not None else []
+            if in_wave and first.get((code, BASELINE_RULE)):
+                ahead_of_rate.append((first[(code, BASELINE_RULE)] - in_wave).days)
+            if in_wave and per_10k:
+                ahead_of_10k.append((per_10k - in_wave).days)
+        row = [label, f"{md(peak_day)} ({peak_count})", md(per_10k)] + [md(d) for d in dates]
+        row += [md(earliest), "—" if lead is None else f"{lead:+d}",
+                f"{md(in_wave)} ({series.get(in_wave, '?')})" if in_wave else "—", "—" if wave_lead is None else f"{wave_lead:+d}",
+                md(first.get((code, BASELINE_RULE)))]
         print("| " + " | ".join(row) + " |")
-    if leads:
-        print(f"\nDistrict lead times: median {statistics.median(leads):+.0f} d, min {min(leads):+d}, max {max(leads):+d}, "
-              f"{sum(1 for x in leads if x > 0)} of {len(leads)} positive.")
+    for name, values in (("any warning", leads), (f"warnings from {md(WAVE_START)}", wave_leads)):
+        if values:
+            print(f"\nDistrict lead times, {name}: median {statistics.median(values):+.0f} d, min {min(values):+d}, max {max(values):+d}, "
+                  f"{sum(1 for x in values if x > 0)} of {len(districts)} positive, {len(districts) - len(values)} never fired.", end="")
+    for name, values in ((f"the first {BASELINE_RULE} warning", ahead_of_rate), ("the day cases reached 1 per 10k", ahead_of_10k)):
+        if values:
+            print(f"\nEarliest detector from {md(WAVE_START)} ahead of {name}, by district: median {statistics.median(values):+.0f} d, "
+                  f"min {min(values):+d}, max {max(values):+d} ({len(values)} districts).", end="")
+    print()
 
     print("\nPer detector over the 16 districts and the city (a warning resolves after 3 clear days; a later rise opens a new one):\n")
-    print("| rule | warnings opened | opened before 03-01 | scopes that fired | days opened→last fired (median, max) |")
+    print(f"| rule | warnings opened | opened before {md(WAVE_START)} | scopes that fired | days opened→last fired (median, max) |")
     print("|---|---|---|---|---|")
     for rule in DETECTORS + [BASELINE_RULE]:
         rows = opened.get(rule, [])
@@ -195,6 +214,12 @@ def main():
         early = sum(1 for _, start, _ in rows if start < WAVE_START)
         span = f"{statistics.median(spans):.0f}, {max(spans)}" if spans else "—"
         print(f"| {rule} | {len(rows)} | {early} | {len({s for s, _, _ in rows})} of {len(scopes)} | {span} |")
+    by_rule = defaultdict(int)
+    for w in warnings:
+        if w["scope"].startswith("campus:"):
+            by_rule[w["ruleId"]] += 1
+    print("\nCampus-level warnings opened, by rule: "
+          + (", ".join(f"{r} {n}" for r, n in sorted(by_rule.items(), key=lambda kv: -kv[1])) or "none") + ".")
     print(f"\nIngest: {reports} reports in {days} daily batches, {posting:.1f} s posting, {reports / posting:.0f} reports/s; "
           f"{len(warnings)} warnings in all ({sum(1 for w in warnings if w['scope'].startswith('campus:'))} of them campus-level).")
 

@@ -201,14 +201,14 @@ import Testing
     }
 
     @Test func levelBelow() {
-        let rule = WarningRuleTable.standard.rules.first { $0.id == "drug_days_of_supply" }!  // 10 / 7 / 3 / 1
+        let rule = WarningRuleTable.standard.rules.first { $0.id == "drug_days_of_supply" }!  // 7 / 5 / 3 / 1
         #expect(rule.direction == .below)
-        #expect(rule.level(for: 10.1) == nil)
+        #expect(rule.level(for: 7.1) == nil)
         #expect(rule.level(for: 999) == nil)
-        #expect(rule.level(for: 10)?.level == .blue)
-        #expect(rule.level(for: 7.5)?.level == .blue)
-        #expect(rule.level(for: 7)?.level == .yellow)
-        #expect(rule.level(for: 7)?.threshold == 7)
+        #expect(rule.level(for: 7)?.level == .blue)
+        #expect(rule.level(for: 5.5)?.level == .blue)
+        #expect(rule.level(for: 5)?.level == .yellow)
+        #expect(rule.level(for: 5)?.threshold == 5)
         #expect(rule.level(for: 3)?.level == .orange)
         #expect(rule.level(for: 1.5)?.level == .orange)
         #expect(rule.level(for: 1)?.level == .red)
@@ -334,8 +334,8 @@ import Testing
     @Test(arguments: [(CatalogKind.drug, Pressure.drugStock, "drug_days_of_supply"),
                       (.material, .materialStock, "material_days_of_supply")])
     func stockAtEveryLevel(kind: CatalogKind, pressure: Pressure, ruleId: String) {
-        // One reported day, consumption 10: days of supply = stock / 10 → 10 / 7 / 3 / 1.
-        for (stock, level) in zip([100, 70, 30, 10], Self.levels) {
+        // One reported day, consumption 10: days of supply = stock / 10 → 7 / 5 / 3 / 1.
+        for (stock, level) in zip([70, 50, 30, 10], Self.levels) {
             let firings = Self.evaluate(Self.stock(kind, stock: stock, consumed: 10))
             #expect(firings.map(\.ruleId) == [ruleId])
             #expect(firings.first?.pressure == pressure)
@@ -345,7 +345,7 @@ import Testing
         // 0 in stock: red.
         #expect(Self.evaluate(Self.stock(kind, stock: 0, consumed: 10)).first?.level == .red)
         // 15 days: not reached.
-        #expect(Self.evaluate(Self.stock(kind, stock: 101, consumed: 10)).isEmpty)
+        #expect(Self.evaluate(Self.stock(kind, stock: 71, consumed: 10)).isEmpty)
         // No consumption: no days of supply, no warning.
         #expect(Self.evaluate(Self.stock(kind, stock: 5, consumed: 0)).isEmpty)
     }

@@ -159,9 +159,9 @@ public struct WarningRuleTable: Sendable, Hashable, Codable {
       + detectors("feverClinic.positives", "fever_positives", minimum: 5)
       + [
         WarningRule(id: "drug_days_of_supply", title: "药品储备不足", pressure: .drugStock, metric: "drugs.minDaysOfSupply", direction: .below,
-                    thresholds: .init(blue: 10, yellow: 7, orange: 3, red: 1), scopes: [.city, .district, .campus]),
+                    thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1), scopes: [.city, .district, .campus]),
         WarningRule(id: "material_days_of_supply", title: "物资储备不足", pressure: .materialStock, metric: "materials.minDaysOfSupply",
-                    direction: .below, thresholds: .init(blue: 10, yellow: 7, orange: 3, red: 1), scopes: [.city, .district, .campus]),
+                    direction: .below, thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1), scopes: [.city, .district, .campus]),
     ])
 
     /// What is wrong with an edited table (empty when it may be saved), by JSON path.
