@@ -124,7 +124,7 @@ public struct ReportHistoryStep: DemoStep {
             let batchEnd = min(today - 1, batchStart + (batchDays - 1))
             let (submissions, missing) = makeSubmissions(setting, from: batchStart, through: batchEnd, seed: context.seed, stock: &stock)
             totals.missing += missing
-            let results = try await context.database.ingestion.ingest(submissions, today: today)
+            let results = try await context.database.ingestion.ingest(submissions, today: today, now: Int64(context.today.timeIntervalSince1970))
             for result in results {
                 switch result {
                 case .accepted(_, let status, _, let created):

@@ -114,6 +114,12 @@ import Testing
             #expect((53...54).contains(weeks.count) && weeks.dropFirst().allSatisfy { ($0.number + 3) % 7 == 0 }, "weeks start on Monday")
             let monthly = try await client.get("/api/v1/cockpit/trend?scope=\(ruijinScope)&metric=drugs.minDaysOfSupply&bucket=month", token: ruijin)
             #expect(try monthly.status == .ok && Self.array(try monthly.json()["dates"]).allSatisfy { ($0 as? String)?.hasSuffix("-01") == true })
+            for wrong in ["materials.daysOfSupply.PAXLOVID", "drugs..daysOfSupply.PAXLOVID", "drugs.daysOfSupply.NOPE"] {
+                let answer = try await client.get("/api/v1/cockpit/trend?scope=city&metric=\(wrong)", token: city)
+                #expect(try answer.status == .badRequest && (try answer.apiError().field) == "metric", "\(wrong)")
+            }
+            let future = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.bedsTotal&to=2999-01-01", token: city)
+            #expect(try future.status == .badRequest && (try future.apiError().field) == "to")
             let unknown = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.nothing", token: city)
             #expect(try unknown.status == .badRequest && (try unknown.apiError().field) == "metric")
             let tooLong = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.bedsTotal&from=\(yesterday - 800)&to=\(yesterday)", token: city)
@@ -187,6 +193,14 @@ import Testing
             #expect(invalid.status == .unprocessableContent)
             #expect(try invalid.apiError().code == "invalid_rule_table" && (try invalid.apiError().field) == "rules[0].thresholds.yellow")
             #expect(try await client.get("/api/v1/admin/warning-rules", token: admin).json()["version"] as? Int == 1)
+            // A days-of-supply rule for an item the catalog does not list (or lists as the other kind).
+            var unknownItem = rules
+            unknownItem[0]["metric"] = "materials.daysOfSupply.PAXLOVID"
+            unknownItem[0]["thresholds"] = ["blue": 7, "yellow": 5]
+            unknownItem[0]["direction"] = "below"
+            table["rules"] = unknownItem
+            let notInCatalog = try await client.send(.put, "/api/v1/admin/warning-rules", token: admin, json: table)
+            #expect(try notInCatalog.status == .unprocessableContent && (try notInCatalog.apiError().field) == "rules[0].metric")
             rules[0]["thresholds"] = ["blue": 70, "yellow": 80, "orange": 88, "red": 95]
             table["rules"] = rules
             let saved = try await client.send(.put, "/api/v1/admin/warning-rules", token: admin, json: table)

@@ -199,14 +199,26 @@ import Testing
 
     // MARK: names
 
+    /// Malformed catalog metric ids are not metrics (empty segments, lower case, extra parts).
+    @Test func catalogMetricIdsAreStrict() {
+        #expect(Metrics.catalogItem(of: "drugs.daysOfSupply.PAXLOVID")?.code == "PAXLOVID")
+        #expect(Metrics.catalogItem(of: "materials.daysOfSupply.O2_CONCENTRATOR")?.kind == .material)
+        for bad in ["drugs..daysOfSupply.PAXLOVID", ".drugs.daysOfSupply.PAXLOVID", "drugs.daysOfSupply.", "drugs.daysOfSupply.nope",
+                    "materials.daysOfSupply.A.B", "vaccines.daysOfSupply.PAXLOVID", "drugs.daysofsupply.PAXLOVID",
+                    "drugs.daysOfSupply._X"] {
+            #expect(Metrics.catalogItem(of: bad) == nil, "\(bad)")
+            #expect(Metrics.named(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func namedMetrics() {
         let paxlovid = Metrics.named("drugs.daysOfSupply.PAXLOVID")
         #expect(paxlovid?.id == "drugs.daysOfSupply.PAXLOVID")
         #expect(paxlovid?.label == "PAXLOVID 可用天数")
         #expect(Metrics.named("drugs.daysOfSupply.PAXLOVID", label: "奈玛特韦")?.label == "奈玛特韦可用天数")
         #expect(Metrics.named("materials.daysOfSupply.N95")?.domain == "materials")
-        // A code may contain dots.
-        #expect(Metrics.named("drugs.daysOfSupply.A.B")?.id == "drugs.daysOfSupply.A.B")
+        // Catalog codes have no dots.
+        #expect(Metrics.named("drugs.daysOfSupply.A.B") == nil)
         for unknown in ["", "icu", "icu.nonsense", "drugs.daysOfSupply", "drugs.daysOfSupply.", "vaccines.daysOfSupply.X",
                         "drugs.stock.PAXLOVID", "drugs.minDaysOfSupply.X"] {
             #expect(Metrics.named(unknown) == nil, "\(unknown)")

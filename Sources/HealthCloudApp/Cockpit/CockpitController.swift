@@ -53,9 +53,14 @@ struct CockpitController {
         guard let id = request.uri.queryParameters[Substring(name)].map(String.init) ?? fallback else {
             throw APIError.invalidParameter(name, "\(name) is required, e.g. icu.occupancyRate or feverClinic.visits.")
         }
-        let names = try await service.catalogNames()
-        let code = id.split(separator: ".", maxSplits: 2).dropFirst(2).first.map(String.init)
-        guard let metric = Metrics.named(id, label: code.flatMap { names[$0] }), code.map({ names[$0] != nil }) ?? true else {
+        var label: String?
+        if let (kind, code) = Metrics.catalogItem(of: id) {
+            guard let item = try await service.catalog()[code], item.kind == kind else {
+                throw APIError.invalidParameter(name, "\(name) \(id): the catalog has no \(kind.rawValue) \(code).")
+            }
+            label = item.name
+        }
+        guard let metric = Metrics.named(id, label: label) else {
             throw APIError.invalidParameter(name, "\(name) \(id) is not a metric: use SECTION.FIELD of the daily report, a derived metric "
                                             + "such as icu.occupancyRate, or drugs.daysOfSupply.CODE with a catalog code.")
         }
@@ -91,11 +96,16 @@ struct CockpitController {
         let scope = try Self.scope(request, context)
         let metric = try await metric(request)
         let to: Day
-        if let given = try Self.day(request, "to") { to = given } else { to = try await service.defaultDate(for: scope, limit: yesterday) }
+        if let given = try Self.day(request, "to") {
+            guard given <= yesterday + 1 else { throw APIError.invalidParameter("to", "to cannot be in the future.") }
+            guard given.number >= 730 else { throw APIError.invalidParameter("to", "to is out of range.") }
+            to = given
+        } else {
+            to = try await service.defaultDate(for: scope, limit: yesterday)
+        }
         let from = try Self.day(request, "from") ?? to - 89
         guard from <= to else { throw APIError.invalidParameter("from", "from must be on or before to.") }
         guard to - from < 730 else { throw APIError.invalidParameter("from", "A trend spans at most 730 days.") }
-        guard to - from < 20_000, from.number > 0 else { throw APIError.invalidParameter("from", "from is out of range.") }
         let bucketText = request.uri.queryParameters["bucket"].map(String.init) ?? "day"
         guard let bucket = CockpitService.Bucket(rawValue: bucketText) else {
             throw APIError.invalidParameter("bucket", "bucket must be day, week or month.")

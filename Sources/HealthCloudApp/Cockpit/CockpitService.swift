@@ -128,8 +128,8 @@ struct CockpitService: Sendable {
         }
     }
 
-    func catalogNames() async throws -> [String: String] {
-        Dictionary(try await database.reports.catalog().map { ($0.code, $0.name) }, uniquingKeysWith: { first, _ in first })
+    func catalog() async throws -> [String: CatalogItem] {
+        Dictionary(try await database.reports.catalog().map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The newest day with figures for the scope on or before `limit` (yesterday: the latest
@@ -143,7 +143,7 @@ struct CockpitService: Sendable {
         let figures = try await database.figures.figures(of: scope, from: date - (span - 1), to: date)
         let days = FiguresWindow(lastDay: date, length: span, from: figures).days
         let last = span - 1
-        let names = try await catalogNames()
+        let names = try await catalog().mapValues(\.name)
 
         func figure(_ metric: Metric) -> Figure {
             let value = metric.value(days, last)

@@ -33,7 +33,7 @@ struct ReportsController {
         let reason = try Self.correctionReason(body, field: "correctionReason")
         let submission = ReportSubmission(campusId: campusId, date: date, body: body, correctionReason: reason, submittedBy: identity.accountId,
                                           submittedAt: clock.seconds, submitterMayApprove: try await mayApprove(identity, campusId: campusId))
-        let result = try await database.ingestion.ingest([submission], today: today)[0]
+        let result = try await database.ingestion.ingest([submission], today: today, now: clock.seconds)[0]
         cockpit.invalidate()
         try await audit.record("report_submit", target: "report:\(campusId)/\(date)", result: Self.label(result), context: context)
         return try Self.response(for: result)
@@ -146,7 +146,7 @@ struct ReportsController {
                                                 submittedAt: now, submitterMayApprove: try await mayApprove(identity, campusId: campusId)))
             positions.append(index)
         }
-        let outcomes = try await database.ingestion.ingest(submissions, today: today)
+        let outcomes = try await database.ingestion.ingest(submissions, today: today, now: clock.seconds)
         cockpit.invalidate()
         for (position, (submission, outcome)) in zip(positions, zip(submissions, outcomes)) {
             var result = BatchItemResult(campusId: submission.campusId, date: submission.date.description, status: Self.label(outcome))

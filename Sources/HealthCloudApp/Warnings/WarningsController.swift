@@ -127,7 +127,14 @@ struct WarningsController {
     @Sendable func putRules(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let table = try await JSONBody.decode(WarningRuleTable.self, from: request, context: context)
-        let problems = table.problems()
+        var problems = table.problems()
+        // Days-of-supply rules must name an item the catalog lists, of the right kind.
+        let catalog = Dictionary(try await database.reports.catalog().map { ($0.code, $0.kind) }, uniquingKeysWith: { first, _ in first })
+        for (index, rule) in table.rules.enumerated() {
+            if let (kind, code) = Metrics.catalogItem(of: rule.metric), catalog[code] != kind {
+                problems.append((path: "rules[\(index)].metric", message: "the catalog has no \(kind.rawValue) \(code)"))
+            }
+        }
         guard problems.isEmpty else {
             return try JSONResponse.encode(QualityController.InvalidTable(
                 error: .init(code: "invalid_rule_table", message: "The warning table has \(problems.count) problem(s); nothing was saved.",

@@ -147,6 +147,19 @@ public enum Metrics {
 
     static let byId: [String: Metric] = Dictionary(uniqueKeysWithValues: (fields + derived).map { ($0.id, $0) })
 
+    /// The catalog item a `drugs.daysOfSupply.CODE` / `materials.daysOfSupply.CODE` id names
+    /// (a code is up to 32 of A–Z, 0–9, `_`, `-`, as the catalog requires); nil for any other id.
+    public static func catalogItem(of id: String) -> (kind: CatalogKind, code: String)? {
+        let parts = id.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[1] == "daysOfSupply",
+              let kind: CatalogKind = parts[0] == "drugs" ? .drug : parts[0] == "materials" ? .material : nil,
+              (1...32).contains(parts[2].count),
+              parts[2].unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }),
+              parts[2].first != "_", parts[2].first != "-"
+        else { return nil }
+        return (kind, parts[2])
+    }
+
     /// Every fixed metric id (report fields, then derived), for documentation and validation.
     public static var ids: [String] { (fields + derived).map(\.id) }
 
@@ -154,11 +167,7 @@ public enum Metrics {
     /// `materials.daysOfSupply.CODE` for one catalog item (`label` names it when given).
     public static func named(_ id: String, label: String? = nil) -> Metric? {
         if let metric = byId[id] { return metric }
-        let parts = id.split(separator: ".", maxSplits: 2).map(String.init)
-        guard parts.count == 3, parts[1] == "daysOfSupply", !parts[2].isEmpty,
-              let kind: CatalogKind = parts[0] == "drugs" ? .drug : parts[0] == "materials" ? .material : nil
-        else { return nil }
-        let code = parts[2]
+        guard let (kind, code) = catalogItem(of: id) else { return nil }
         return Metric(id, label.map { "\($0)可用天数" } ?? "\(code) 可用天数", unit: "天", decimals: 1, lookBackDays: 6) { days, index in
             daysOfSupply(days, index, kind: kind, code: code)
         }

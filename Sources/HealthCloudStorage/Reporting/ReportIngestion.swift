@@ -49,7 +49,8 @@ public struct ReportIngestion: Sendable {
 
     /// Judges `submissions` in day order (so a backfill's earlier days are the history of
     /// its later ones) and stores the outcomes; returns one result per submission, in order.
-    public func ingest(_ submissions: [ReportSubmission], today: Day) async throws -> [IngestionResult] {
+    /// `now`: when warning changes are stamped (default: the latest submission time).
+    public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil) async throws -> [IngestionResult] {
         guard !submissions.isEmpty else { return [] }
         let table = try await reports.ruleTable()
         let catalogItems = try await reports.catalog()
@@ -132,13 +133,13 @@ public struct ReportIngestion: Sendable {
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
         try await reports.apply(writes)
-        try await evaluateWarnings(after: writes, history: history, today: today)
+        try await evaluateWarnings(after: writes, history: history, today: today, now: now)
         return results.map { $0! }
     }
 
     /// Warnings are judged on every ingest, for the campus-days that became current and the
     /// district and city above them.
-    private func evaluateWarnings(after writes: [ReportRepository.Write], history: [Int: [Day: DailyReport]], today: Day) async throws {
+    private func evaluateWarnings(after writes: [ReportRepository.Write], history: [Int: [Day: DailyReport]], today: Day, now: Int64?) async throws {
         let accepted = writes.filter { $0.kind == .accept }
         guard !accepted.isEmpty else { return }
         var campusFigures: [Int: [Day: DayFigures]] = [:]
@@ -146,7 +147,7 @@ public struct ReportIngestion: Sendable {
             campusFigures[campus] = (history[campus] ?? [:]).mapValues(DayFigures.init(report:))
         }
         try await warnings.evaluate(campusDays: accepted.map { ($0.campusId, $0.date) }, campusFigures: campusFigures,
-                                    deliverFrom: today - 2, now: accepted.map(\.submittedAt).max() ?? 0)
+                                    deliverFrom: today - 2, now: now ?? accepted.map(\.submittedAt).max() ?? 0)
     }
 
     public enum Decision: Sendable, Equatable {
