@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "HealthCloudDomain", targets: ["HealthCloudDomain"]),
         .library(name: "HealthCloudStorage", targets: ["HealthCloudStorage"]),
         .library(name: "HealthCloudApp", targets: ["HealthCloudApp"]),
+        .library(name: "HealthCloudSync", targets: ["HealthCloudSync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -59,6 +60,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The sync protocol's wire types, canonical JSON and page digest, shared by the server
+        /// and the client library (SyncProtocol/SPEC.md).
+        .target(
+            name: "HealthCloudSync",
+            dependencies: ["HealthCloudDomain", "HealthCloudCrypto"],
+            swiftSettings: swiftSettings
+        ),
         /// Demo data: reference data of Shanghai and generated institutions, as a pipeline of steps.
         .target(
             name: "HealthCloudDemo",
@@ -78,6 +86,7 @@ let package = Package(
                 "HealthCloudDomain",
                 "HealthCloudCrypto",
                 "HealthCloudStorage",
+                "HealthCloudSync",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -116,6 +125,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HealthCloudSyncTests",
+            dependencies: ["HealthCloudSync", "HealthCloudDomain", "HealthCloudCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HealthCloudDomainTests",
             dependencies: ["HealthCloudDomain"],
             swiftSettings: swiftSettings
@@ -133,6 +147,7 @@ let package = Package(
                 "HealthCloudDemo",
                 "HealthCloudDomain",
                 "HealthCloudStorage",
+                "HealthCloudSync",
                 "HealthCloudTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

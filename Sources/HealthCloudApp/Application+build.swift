@@ -122,6 +122,8 @@ public func buildRouter(
     QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     CockpitController(service: CockpitService(database: database), cache: cockpit, clock: clock).addRoutes(to: root, api: api)
     WarningsController(database: database, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
+    SyncController(database: database, directory: directory, clock: clock, cockpit: cockpit, homes: CockpitService(database: database),
+                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit)).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
         DevController(sink: sink).addRoutes(to: api)
     }

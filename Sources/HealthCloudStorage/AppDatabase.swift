@@ -36,6 +36,8 @@ public struct AppDatabase: Sendable {
     public var ingestion: ReportIngestion { ReportIngestion(reports: reports, warnings: warnings) }
     public var figures: FiguresRepository { FiguresRepository(database: database) }
     public var warnings: WarningRepository { WarningRepository(database: database) }
+    public var notifications: NotificationRepository { NotificationRepository(database: database) }
+    public var sync: SyncLog { SyncLog(database: database) }
     public var quality: QualityQueries { QualityQueries(database: database) }
     public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
 }

@@ -28,6 +28,8 @@ import Testing
 
     nonisolated(unsafe) static let probes: [String: Probe] = [
         "GET /api/v1/me": Probe(uri: "/api/v1/me"),
+        "POST /api/v1/sync/pull": Probe(uri: "/api/v1/sync/pull", body: [:]),
+        "POST /api/v1/sync/push": Probe(uri: "/api/v1/sync/push", body: [:]),
         "POST /api/v1/auth/logout": Probe(uri: "/api/v1/auth/logout", last: true),
         "PUT /api/v1/me/real-name": Probe(uri: "/api/v1/me/real-name", body: [:]),
         "GET /api/v1/admin/accounts": Probe(uri: "/api/v1/admin/accounts?scope=district:310115",

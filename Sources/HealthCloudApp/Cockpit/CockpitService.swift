@@ -197,7 +197,8 @@ struct CockpitService: Sendable {
     /// The scopes one level down (or every campus under `scope`), highest value first,
     /// scopes without a value last.
     func rank(scope: Scope, metric: Metric, date: Day, allCampuses: Bool) async throws -> [RankEntry] {
-        let children = try await database.figures.children(of: scope, campuses: allCampuses, from: date - metric.lookBackDays, to: date)
+        let kinds: Set<CatalogKind> = metric.domain == "drugs" ? [.drug] : metric.domain == "materials" ? [.material] : []
+        let children = try await database.figures.children(of: scope, campuses: allCampuses, from: date - metric.lookBackDays, to: date, stockKinds: kinds)
         let entries = children.map { child in
             RankEntry(scope: child.scope.description, name: child.name,
                       value: FiguresWindow(lastDay: date, length: metric.lookBackDays + 1, from: child.figures).value(of: metric))

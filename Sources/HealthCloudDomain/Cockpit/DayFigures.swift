@@ -73,7 +73,7 @@ public struct StockTotal: Sendable, Hashable, Codable {
         self.consumed = consumed
     }
 
-    mutating func add(stock: Int, consumed: Int) {
+    public mutating func add(stock: Int, consumed: Int) {
         self.stock += stock
         self.consumed += consumed
     }

@@ -120,6 +120,24 @@ public struct FiguresRepository: Sendable {
 
     // MARK: Reading
 
+    /// A campus row's figures with the stock lists of `kinds` only (decoding them is the
+    /// costly part of reading reports).
+    static func campusFigures(_ row: SQLRow, stockKinds: Set<CatalogKind>) throws -> DayFigures {
+        var figures = DayFigures()
+        for column in ReportColumns.all {
+            if let value = try row.optionalInt(column.column) { figures.counts[column.field] = value }
+        }
+        for kind in stockKinds {
+            guard let text = try row.optionalString(kind == .drug ? "drugs" : "materials") else { continue }
+            var items: [String: StockTotal] = [:]
+            for line in try JSONDecoder().decode([StockLine].self, from: Data(text.utf8)) {
+                items[line.code, default: StockTotal()].add(stock: line.stock, consumed: line.consumed)
+            }
+            figures.stock[kind] = items
+        }
+        return figures
+    }
+
     static func figures(_ row: SQLRow, rollup: Bool) throws -> DayFigures {
         if rollup {
             var figures = DayFigures(campusesReported: try row.int("campuses_reported"))
@@ -164,14 +182,16 @@ public struct FiguresRepository: Sendable {
     /// The scopes one level below `scope` (districts of the city, campuses of a district),
     /// or every campus under `scope` when `campuses` is set, with their figures between two
     /// days. Scopes without any report in the range are listed with no figures.
-    public func children(of scope: Scope, campuses: Bool = false, from: Day, to: Day) async throws -> [(scope: Scope, name: String, figures: [Day: DayFigures])] {
+    /// `stockKinds`: the stock lists campus rows need (a ranking by ICU occupancy needs none).
+    public func children(of scope: Scope, campuses: Bool = false, from: Day, to: Day,
+                         stockKinds: Set<CatalogKind> = Set(CatalogKind.allCases)) async throws -> [(scope: Scope, name: String, figures: [Day: DayFigures])] {
         let range: [SQLValue] = [.text(from.description), .text(to.description)]
         var names: [Scope: String] = [:]
         var figures: [Scope: [Day: DayFigures]] = [:]
         func collect(_ rows: [SQLRow], key: (SQLRow) throws -> Scope, rollup: Bool) throws {
             for row in rows {
                 guard let day = Day(try row.string("report_date")) else { continue }
-                figures[try key(row), default: [:]][day] = try Self.figures(row, rollup: rollup)
+                figures[try key(row), default: [:]][day] = rollup ? try Self.figures(row, rollup: true) : try Self.campusFigures(row, stockKinds: stockKinds)
             }
         }
         switch (scope, campuses) {

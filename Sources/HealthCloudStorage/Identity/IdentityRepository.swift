@@ -80,6 +80,8 @@ public struct IdentityRepository: Sendable {
                 else { throw DatabaseError.engine("no id returned") }
                 let id = try row.int("id")
                 try await insertAssignment(db, accountId: id, assignment: RoleAssignment(role: .patient, scope: .patient(id)), grantedBy: nil, now: now)
+                try await NotificationRepository.create(db, patientId: id, kind: "welcome", title: "欢迎使用上海健康云",
+                                                        body: "发热请先做线上预检，按建议就近前往社区哨点或发热门诊；预约后凭二维码无接触就诊。", now: now)
                 return (id, true)
             }
         } catch DatabaseError.uniqueViolation {

@@ -50,7 +50,10 @@ public struct ReportIngestion: Sendable {
     /// Judges `submissions` in day order (so a backfill's earlier days are the history of
     /// its later ones) and stores the outcomes; returns one result per submission, in order.
     /// `now`: when warning changes are stamped (default: the latest submission time).
-    public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil) async throws -> [IngestionResult] {
+    /// `also`: runs inside the transaction that stores the outcomes, with them (exactly-once
+    /// bookkeeping of a sync mutation).
+    public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil,
+                       also: (@Sendable ([IngestionResult], any SQLExecutor) async throws -> Void)? = nil) async throws -> [IngestionResult] {
         guard !submissions.isEmpty else { return [] }
         let table = try await reports.ruleTable()
         let catalogItems = try await reports.catalog()
@@ -132,9 +135,14 @@ public struct ReportIngestion: Sendable {
                                 submittedBy: submission.submittedBy, correctionReason: reason))
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
-        try await reports.apply(writes)
+        let outcomes = results.map { $0! }
+        var inTransaction: (@Sendable (any SQLExecutor) async throws -> Void)?
+        if let also {
+            inTransaction = { db in try await also(outcomes, db) }
+        }
+        try await reports.apply(writes, also: inTransaction)
         try await evaluateWarnings(after: writes, history: history, today: today, now: now)
-        return results.map { $0! }
+        return outcomes
     }
 
     /// Warnings are judged on every ingest, for the campus-days that became current and the

@@ -167,10 +167,13 @@ public struct ReportRepository: Sendable {
         return encoder
     }
 
-    func apply(_ writes: [Write]) async throws {
-        guard !writes.isEmpty else { return }
+    /// Stores the writes in one transaction; `also` runs in it last (a sync mutation records
+    /// its result together with its effects).
+    func apply(_ writes: [Write], also: (@Sendable (any SQLExecutor) async throws -> Void)? = nil) async throws {
+        guard !writes.isEmpty || also != nil else { return }
         let encoder = Self.canonicalEncoder
         try await database.write { db in
+            let districtOf = try await Self.districts(db)
             var currentRows: [[SQLValue]] = []
             for write in writes {
                 let findings = String(decoding: try encoder.encode(write.findings), as: UTF8.self)
@@ -188,7 +191,7 @@ public struct ReportRepository: Sendable {
                 case .accept:
                     if write.version > 1 { try await retireCurrent(db, write) }
                     try await insertVersion(db, write, state: "current", findings: findings)
-                    try await insertWarnings(db, write)
+                    try await insertWarnings(db, write, district: districtOf[write.campusId] ?? "")
                     currentRows.append(try currentRow(write, encoder: encoder))
                 }
             }
@@ -199,23 +202,42 @@ public struct ReportRepository: Sendable {
             try await upsertCurrent(db, currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] })
             // Every rollup the accepted versions touch, in the same transaction.
             try await FiguresRepository.refreshRollups(db, dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
+            try await also?(db)
         }
     }
 
-    /// The current version of the campus-day becomes superseded and its open findings go.
+    static func districts(_ db: any SQLExecutor) async throws -> [Int: String] {
+        var districtOf: [Int: String] = [:]
+        for row in try await db.query("SELECT id, district_code FROM campuses") { districtOf[try row.int("id")] = try row.string("district_code") }
+        return districtOf
+    }
+
+    /// The current version of the campus-day becomes superseded and its open findings go
+    /// (from the reporters' devices too).
     private func retireCurrent(_ db: any SQLExecutor, _ write: Write) async throws {
         let key: [SQLValue] = [.integer(Int64(write.campusId)), .text(write.date.description)]
         try await db.execute("UPDATE report_versions SET state = 'superseded' WHERE campus_id = $1 AND report_date = $2 AND state = 'current'", key)
-        try await db.execute("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2", key)
+        for row in try await db.query("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2 RETURNING id", key) {
+            try await SyncLog.remove(db, collection: "qcFindings", id: String(try row.int("id")), now: write.submittedAt)
+        }
     }
 
-    /// The warnings of a version that became current: the open findings of its campus-day.
-    private func insertWarnings(_ db: any SQLExecutor, _ write: Write) async throws {
+    /// The warnings of a version that became current: the open findings of its campus-day,
+    /// synced to the reporters of the campus (collection `qcFindings`).
+    private func insertWarnings(_ db: any SQLExecutor, _ write: Write, district: String) async throws {
         for finding in write.findings where finding.severity == .warning {
-            try await db.execute("""
+            guard let row = try await db.first("""
                 INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                RETURNING id
                 """, [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(finding.rule),
-                      .text(finding.severity.rawValue), SQLValue(finding.field, SQLValue.text), .text(finding.message)])
+                      .text(finding.severity.rawValue), SQLValue(finding.field, SQLValue.text), .text(finding.message)]) else { continue }
+            try await SyncLog.put(db, collection: "qcFindings", id: String(try row.int("id")),
+                                  audience: SyncAudience(role: "reporter", path: "city/\(district)/\(write.campusId)"),
+                                  data: .object(["campusId": .integer(Int64(write.campusId)), "date": .string(write.date.description),
+                                                 "version": .integer(Int64(write.version)), "rule": .string(finding.rule),
+                                                 "severity": .string(finding.severity.rawValue), "field": finding.field.map(JSONValue.string) ?? .null,
+                                                 "message": .string(finding.message)]),
+                                  now: write.submittedAt)
         }
     }
 
@@ -303,7 +325,7 @@ public struct ReportRepository: Sendable {
             try await retireCurrent(db, write)
             try await db.execute("UPDATE report_versions SET state = 'current' WHERE campus_id = $1 AND report_date = $2 AND version = $3",
                                  [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version))])
-            try await insertWarnings(db, write)
+            try await insertWarnings(db, write, district: try await Self.districts(db)[write.campusId] ?? "")
             var promoted = write
             promoted.report = report
             promoted.firstSubmittedAt = firstSubmittedAt

@@ -145,6 +145,7 @@ public struct WarningRepository: Sendable {
                 else { continue }
                 let id = try row.int("id")
                 try await event(db, warning: id, kind: "opened", level: firing.level, date: date, deliver: deliver, now: now)
+                try await publish(db, warningId: id, now: now)
                 byId[id] = ActiveWarning(id: id, ruleId: firing.ruleId, level: firing.level, status: .open, clearDays: 0)
             case .update(let id, let firing, let escalated):
                 // An escalation needs acknowledging again.
@@ -158,6 +159,7 @@ public struct WarningRepository: Sendable {
                     try await event(db, warning: id, kind: escalated ? "escalated" : "deescalated", level: firing.level, date: date,
                                     deliver: deliver && escalated, now: now)
                 }
+                try await publish(db, warningId: id, now: now)
                 byId[id]?.level = firing.level
                 byId[id]?.clearDays = 0
                 if escalated { byId[id]?.status = .open }
@@ -170,6 +172,7 @@ public struct WarningRepository: Sendable {
                     WHERE id = $2
                     """, [.integer(now), .integer(Int64(id))])
                 try await event(db, warning: id, kind: "resolved", level: byId[id]?.level ?? .blue, date: date, deliver: false, now: now)
+                try await publish(db, warningId: id, now: now)
                 byId[id] = nil
             }
         }
@@ -182,6 +185,40 @@ public struct WarningRepository: Sendable {
             INSERT INTO warning_events (warning_id, kind, level, report_date, at, by_account, note, deliver) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             """, [.integer(Int64(warning)), .text(kind), .text(level.rawValue), SQLValue(date?.description, SQLValue.text), .integer(now),
                   SQLValue(account.map(Int64.init), SQLValue.integer), SQLValue(note, SQLValue.text), SQLValue(deliver)])
+    }
+
+    // MARK: Sync
+
+    /// Writes a warning's current state to the sync log (collection `warnings`, read by the
+    /// leaders whose scope covers it), in the transaction that changed it.
+    static func publish(_ db: any SQLExecutor, warningId id: Int, now: Int64) async throws {
+        guard let row = try await db.first("""
+            SELECT w.scope, w.district_code, w.campus_id, w.rule_id, w.title, w.pressure, w.level, w.status, w.value, w.threshold,
+                   w.opened_date, w.last_fired_date, w.ack_note, d.name AS district_name, i.name AS institution_name, c.name AS campus_name
+            FROM warnings w LEFT JOIN districts d ON d.code = w.district_code
+            LEFT JOIN campuses c ON c.id = w.campus_id LEFT JOIN institutions i ON i.id = c.institution_id
+            WHERE w.id = $1
+            """, [.integer(Int64(id))]) else { return }
+        var path = "city"
+        var scopeName = "上海市"
+        if let district = try row.optionalString("district_code") {
+            path += "/\(district)"
+            scopeName = try row.optionalString("district_name") ?? district
+        }
+        if let campus = try row.optionalInt("campus_id") {
+            path += "/\(campus)"
+            scopeName = FiguresRepository.campusName(institution: try row.optionalString("institution_name") ?? "",
+                                                     campus: try row.optionalString("campus_name") ?? "")
+        }
+        let data: JSONValue = .object([
+            "scope": .string(try row.string("scope")), "scopeName": .string(scopeName), "ruleId": .string(try row.string("rule_id")),
+            "title": .string(try row.string("title")), "pressure": .string(try row.string("pressure")), "level": .string(try row.string("level")),
+            "status": .string(try row.string("status")), "value": .string(SyncLog.decimal(try row.double("value"))),
+            "threshold": .string(SyncLog.decimal(try row.double("threshold"))), "openedDate": .string(try row.string("opened_date")),
+            "lastFiredDate": .string(try row.string("last_fired_date")),
+            "acknowledgementNote": try row.optionalString("ack_note").map(JSONValue.string) ?? .null,
+        ])
+        try await SyncLog.put(db, collection: "warnings", id: String(id), audience: SyncAudience(role: "leader", path: path), data: data, now: now)
     }
 
     // MARK: Reading
@@ -318,20 +355,24 @@ public struct WarningRepository: Sendable {
 
     /// A leader acknowledges an open warning with a note.
     public func acknowledge(id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
-        try await database.write { db in
-            guard let row = try await db.first("SELECT status, level FROM warnings WHERE id = $1", [.integer(Int64(id))]) else { return .notFound }
-            switch try row.string("status") {
-            case "acknowledged": return .alreadyAcknowledged
-            case "resolved": return .alreadyResolved
-            default: break
-            }
-            try await db.execute("""
-                UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2 WHERE id = $4
-                """, [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))])
-            try await Self.event(db, warning: id, kind: "acknowledged", level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
-                                 date: nil, by: account, note: note, deliver: false, now: now)
-            return .done(try Self.warning(try await db.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
+        try await database.write { db in try await Self.acknowledge(db, id: id, by: account, note: note, now: now) }
+    }
+
+    /// The same, inside a caller's transaction (the sync mutation records its result with it).
+    public static func acknowledge(_ db: any SQLExecutor, id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
+        guard let row = try await db.first("SELECT status, level FROM warnings WHERE id = $1", [.integer(Int64(id))]) else { return .notFound }
+        switch try row.string("status") {
+        case "acknowledged": return .alreadyAcknowledged
+        case "resolved": return .alreadyResolved
+        default: break
         }
+        try await db.execute("""
+            UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2 WHERE id = $4
+            """, [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))])
+        try await event(db, warning: id, kind: "acknowledged", level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
+                        date: nil, by: account, note: note, deliver: false, now: now)
+        try await publish(db, warningId: id, now: now)
+        return .done(try warning(try await db.first("SELECT \(warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
     }
 
     /// A leader resolves a warning by hand (open or acknowledged).
@@ -344,6 +385,7 @@ public struct WarningRepository: Sendable {
                 """, [.integer(Int64(account)), .integer(now), .integer(Int64(id))])
             try await Self.event(db, warning: id, kind: "resolved", level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
                                  date: nil, by: account, note: note, deliver: false, now: now)
+            try await Self.publish(db, warningId: id, now: now)
             return .done(try Self.warning(try await db.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
         }
     }

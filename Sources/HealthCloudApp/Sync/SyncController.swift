@@ -1,0 +1,188 @@
+import Foundation
+import HTTPTypes
+import HealthCloudCrypto
+import HealthCloudDomain
+import HealthCloudStorage
+import HealthCloudSync
+import Hummingbird
+
+/// Offline-first sync (SyncProtocol/SPEC.md): delta pull of the records the caller may read,
+/// in signed checkpoint pages, and push of named domain mutations, exactly once per client.
+struct SyncController {
+    let database: AppDatabase
+    let directory: ScopeDirectory
+    let clock: AppClock
+    let cockpit: CockpitCache
+    let homes: CockpitService
+    let mutations: SyncMutations
+    /// Largest page of `changes` in bytes (besides the count limit).
+    static let maxPageBytes = 256 * 1024
+
+    func addRoutes(to api: Routes) {
+        api.post("sync/pull", .authenticated, use: pull)
+        api.post("sync/push", .authenticated, use: push)
+    }
+
+    static func validate(clientId: String) throws {
+        guard (8...64).contains(clientId.count),
+              clientId.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
+        else { throw APIError(.badRequest, code: "invalid_field", message: "clientId must be 8–64 of A–Z, a–z, 0–9, '-' or '_'.", field: "clientId") }
+    }
+
+    static func negotiate(protocolVersion: Int, schemaVersion: Int?) throws {
+        guard SyncVersion.supportedProtocolVersions.contains(protocolVersion), (schemaVersion ?? 1) <= SyncVersion.schemaVersion else {
+            throw APIError(.init(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
+                           message: "This server speaks sync protocol \(SyncVersion.supportedProtocolVersions.map(String.init).joined(separator: ", ")) "
+                               + "and schema up to \(SyncVersion.schemaVersion).")
+        }
+        guard protocolVersion >= 1, (schemaVersion ?? 1) >= 1 else {
+            throw APIError(.badRequest, code: "invalid_field", message: "protocolVersion and schemaVersion start at 1.", field: "protocolVersion")
+        }
+    }
+
+    /// What the caller may read: each intact role assignment's place, and its own device's records.
+    func grants(of identity: Identity, clientId: String) async throws -> [SyncAudience] {
+        var grants: Set<SyncAudience> = [SyncAudience(role: "client", path: "client/\(clientId)")]
+        for assignment in identity.assignments {
+            if let path = SyncAudience.path(of: try await directory.path(of: assignment.scope)) {
+                grants.insert(SyncAudience(role: assignment.role.rawValue, path: path))
+            }
+        }
+        return grants.sorted()
+    }
+
+    static func grantsDigest(_ grants: [SyncAudience]) -> String {
+        String(Hex.encode(SM3.hash(Array(grants.map { "\($0.role) \($0.path)" }.joined(separator: "\n").utf8))).prefix(16))
+    }
+
+    // MARK: Pull
+
+    @Sendable func pull(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let body = try await JSONBody.decode(PullRequest.self, from: request, context: context)
+        try Self.negotiate(protocolVersion: body.protocolVersion, schemaVersion: body.schemaVersion)
+        try Self.validate(clientId: body.clientId)
+        let limit = body.limit ?? 500
+        guard (1...1000).contains(limit) else { throw APIError(.badRequest, code: "invalid_field", message: "limit must be 1–1000.", field: "limit") }
+        let wait = body.waitSeconds ?? 0
+        guard (0...25).contains(wait) else { throw APIError(.badRequest, code: "invalid_field", message: "waitSeconds must be 0–25.", field: "waitSeconds") }
+
+        try await publishHomes(of: identity)
+        let grants = try await grants(of: identity, clientId: body.clientId)
+        let digest = Self.grantsDigest(grants)
+        let state = try await database.sync.state()
+        // A first sync, an unreadable cursor, other grants, an older schema or a cursor past the
+        // tombstone horizon: a fresh snapshot, announced (never a silent replay).
+        var after: Int64 = 0
+        var reset = true
+        if let token = body.cursor, let cursor = SyncCursor(token: token), cursor.g == digest, cursor.s == SyncVersion.schemaVersion,
+           cursor.n >= state.purgedThrough {
+            after = cursor.n
+            reset = false
+        }
+        var page = try await database.sync.page(grants: grants, after: after, snapshot: reset, limit: limit, maxBytes: Self.maxPageBytes)
+        if page.records.isEmpty && !reset && wait > 0 {
+            // Long poll: watch the version counter (cheap, and sees commits of every instance).
+            let deadline = ContinuousClock.now + .seconds(wait)
+            while page.records.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                if try await database.sync.state().lastVersion > page.cursor {
+                    page = try await database.sync.page(grants: grants, after: after, snapshot: false, limit: limit, maxBytes: Self.maxPageBytes)
+                }
+            }
+        }
+        let changes = try page.records.map { record in
+            Change(collection: record.collection, id: record.id, op: record.deleted ? .delete : .upsert, version: record.version,
+                   data: try record.data.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } ?? .null)
+        }
+        let cursor = SyncCursor(version: page.cursor, grants: digest).token
+        let lastMutationId = try await database.sync.lastMutationId(clientId: body.clientId, accountId: identity.accountId)
+        let pageDigest = PageDigest.digest(changes: changes, cursor: cursor, lastMutationId: lastMutationId, reset: reset)
+        let keys = database.protection.keys
+        let signature = try keys.signingKey.signature(for: PageDigest.signedMessage(digest: pageDigest))
+        return try JSONResponse.encode(PullResponse(
+            cursor: cursor, reset: reset, changes: changes, hasMore: page.hasMore, lastMutationId: lastMutationId,
+            checkpoint: Checkpoint(digest: pageDigest, kid: keys.signingKeyID, signature: Base64URL.encode(signature))))
+    }
+
+    /// `cockpitHome`: a leader's home payload as one record, so the cockpit opens offline. It is
+    /// brought up to date when a leader of that scope pulls (the payload comes from the
+    /// cockpit's cache), and written only when it changed.
+    func publishHomes(of identity: Identity) async throws {
+        for assignment in identity.assignments where assignment.role == .leader {
+            switch assignment.scope {
+            case .city, .district, .campus: break
+            default: continue
+            }
+            let scope = assignment.scope
+            let key = "home|\(scope)|latest|feverClinic.visits"
+            var body = cockpit.body(key)
+            if body == nil, let rankBy = Metrics.named("feverClinic.visits") {
+                let date = try await homes.defaultDate(for: scope, limit: Day(shanghaiTimeOf: clock.seconds) - 1)
+                let built = CockpitCache.Body(json: Array(try JSONResponse.encoder.encode(try await homes.home(scope: scope, date: date, rankBy: rankBy))))
+                cockpit.store(key, built)
+                body = built
+            }
+            guard let body else { continue }
+            let data = try JSONDecoder().decode(JSONValue.self, from: Data(body.json)).decimalsAsStrings
+            guard let path = SyncAudience.path(of: try await directory.path(of: scope)) else { continue }
+            let now = clock.seconds
+            try await database.database.write { db in
+                let stored = try await db.first("SELECT data FROM sync_records WHERE collection = 'cockpitHome' AND record_id = $1 AND deleted = 0",
+                                                [.text(scope.description)])
+                let storedData = try stored?.optionalString("data").map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+                guard storedData != data else { return }
+                try await SyncLog.put(db, collection: SyncCollection.cockpitHome.name, id: scope.description,
+                                      audience: SyncAudience(role: "leader", path: path), data: data, now: now)
+            }
+        }
+    }
+
+    // MARK: Push
+
+    @Sendable func push(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let body = try await JSONBody.decode(PushRequest.self, from: request, context: context)
+        try Self.negotiate(protocolVersion: body.protocolVersion, schemaVersion: nil)
+        try Self.validate(clientId: body.clientId)
+        guard (1...100).contains(body.mutations.count) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "A push carries 1–100 mutations.", field: "mutations")
+        }
+        for (index, mutation) in body.mutations.enumerated() {
+            guard mutation.id >= 1 else {
+                throw APIError(.badRequest, code: "invalid_field", message: "Mutation ids are positive integers.", field: "mutations[\(index)].id")
+            }
+            if index > 0, mutation.id <= body.mutations[index - 1].id {
+                throw APIError(.badRequest, code: "invalid_field", message: "Mutation ids must increase within a push.", field: "mutations[\(index)].id")
+            }
+        }
+        let stored = try await database.sync.storedResults(clientId: body.clientId, accountId: identity.accountId, ids: body.mutations.map(\.id))
+        for (index, mutation) in body.mutations.enumerated() {
+            if let previous = stored[mutation.id], previous.bodyDigest != mutation.bodyDigest {
+                throw APIError(.conflict, code: "mutation_id_reused",
+                               message: "Mutation \(mutation.id) was pushed before with a different body; nothing in this push was applied.",
+                               field: "mutations[\(index)]")
+            }
+        }
+        var lastApplied = try await database.sync.lastMutationId(clientId: body.clientId, accountId: identity.accountId)
+        var results: [MutationResult] = []
+        for mutation in body.mutations {
+            if let previous = stored[mutation.id] {
+                results.append(MutationResult(id: mutation.id, status: MutationResult.Status(rawValue: previous.status) ?? .rejected,
+                                              code: previous.code, message: previous.message))
+                continue
+            }
+            if mutation.id <= lastApplied {
+                results.append(MutationResult(id: mutation.id, status: .rejected, code: "mutation_out_of_order",
+                                              message: "Mutation \(mutation.id) is at or below the last one applied (\(lastApplied)) and was never seen."))
+                continue
+            }
+            let result = await mutations.run(mutation, clientId: body.clientId, identity: identity, context: context)
+            results.append(result)
+            if result.status == .retry { break }
+            lastApplied = mutation.id
+        }
+        cockpit.invalidate()
+        return try JSONResponse.encode(PushResponse(results: results))
+    }
+}

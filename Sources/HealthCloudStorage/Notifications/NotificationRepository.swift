@@ -1,0 +1,67 @@
+import HealthCloudDomain
+
+/// Messages to a patient (welcome, reminders, check-in confirmations, grading advice), synced to
+/// the patient's devices as the `notifications` collection.
+public struct NotificationRepository: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    public struct Notification: Sendable, Equatable {
+        public var id: Int
+        public var patientId: Int
+        public var kind: String
+        public var title: String
+        public var body: String
+        public var createdAt: Int64
+        public var readAt: Int64?
+    }
+
+    /// Creates a notification in the caller's transaction; returns its id.
+    @discardableResult
+    public static func create(_ db: any SQLExecutor, patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> Int {
+        guard let row = try await db.first("""
+            INSERT INTO notifications (patient_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
+            """, [.integer(Int64(patientId)), .text(kind), .text(title), .text(body), .integer(now)])
+        else { throw DatabaseError.engine("no id returned") }
+        let id = try row.int("id")
+        try await publish(db, Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil), now: now)
+        return id
+    }
+
+    public enum ReadOutcome: Sendable, Equatable {
+        case marked
+        case alreadyRead
+        case notFound
+    }
+
+    /// The patient read it (idempotent: a second mark changes nothing).
+    public static func markRead(_ db: any SQLExecutor, id: Int, patientId: Int, now: Int64) async throws -> ReadOutcome {
+        guard let row = try await db.first("SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
+                                           [.integer(Int64(id)), .integer(Int64(patientId))]) else { return .notFound }
+        guard try row.optionalInt("read_at") == nil else { return .alreadyRead }
+        try await db.execute("UPDATE notifications SET read_at = $1 WHERE id = $2", [.integer(now), .integer(Int64(id))])
+        try await publish(db, Notification(id: id, patientId: patientId, kind: try row.string("kind"), title: try row.string("title"),
+                                           body: try row.string("body"), createdAt: try row.int64("created_at"), readAt: now), now: now)
+        return .marked
+    }
+
+    static func publish(_ db: any SQLExecutor, _ notification: Notification, now: Int64) async throws {
+        try await SyncLog.put(db, collection: "notifications", id: String(notification.id),
+                              audience: SyncAudience(role: "patient", path: "patient/\(notification.patientId)"),
+                              data: .object(["kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
+                                             "createdAt": .integer(notification.createdAt),
+                                             "readAt": notification.readAt.map(JSONValue.integer) ?? .null]),
+                              now: now)
+    }
+
+    public func list(patientId: Int) async throws -> [Notification] {
+        try await database.query("SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE patient_id = $1 ORDER BY id",
+                                 [.integer(Int64(patientId))]).map {
+            Notification(id: try $0.int("id"), patientId: try $0.int("patient_id"), kind: try $0.string("kind"), title: try $0.string("title"),
+                         body: try $0.string("body"), createdAt: try $0.int64("created_at"), readAt: try $0.optionalInt("read_at").map(Int64.init))
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import HealthCloudDomain
+
+/// Who may read a synced record: a role and a place in the hierarchy (`city`, `city/310115`,
+/// `city/310115/12`) or a personal path (`patient/42`, `client/<id>`).
+public struct SyncAudience: Sendable, Hashable, Comparable {
+    public var role: String
+    public var path: String
+
+    public init(role: String, path: String) {
+        self.role = role
+        self.path = path
+    }
+
+    public static func < (a: SyncAudience, b: SyncAudience) -> Bool { (a.role, a.path) < (b.role, b.path) }
+
+    /// The hierarchy path of a place (`nil` for a place that does not exist).
+    public static func path(of scope: ScopePath?) -> String? {
+        guard let scope else { return nil }
+        if let patient = scope.patientId { return "patient/\(patient)" }
+        var path = "city"
+        if let district = scope.districtCode { path += "/\(district)" }
+        if let campus = scope.campusId { path += "/\(campus)" }
+        if let site = scope.siteId { path += "/\(site)" }
+        return path
+    }
+}
+
+/// The sync change log (SyncProtocol/SPEC.md §1): every synced record's current state with the
+/// global version of its last change. Features write records inside their own transactions
+/// (`put`, `remove`), so a record changes exactly when the domain row does.
+public struct SyncLog: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// The next version. The counter row is updated in the caller's transaction: a second
+    /// writer waits for the first to commit (PostgreSQL row lock, SQLite's one writer), so
+    /// versions become visible in order and a reader never skips one.
+    static func nextVersion(_ db: any SQLExecutor) async throws -> Int64 {
+        guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version") else {
+            throw DatabaseError.engine("sync_state has no row")
+        }
+        return try row.int64("last_version")
+    }
+
+    /// A record's new state.
+    @discardableResult
+    public static func put(_ db: any SQLExecutor, collection: String, id: String, audience: SyncAudience, data: JSONValue, now: Int64) async throws -> Int64 {
+        let version = try await nextVersion(db)
+        try await db.execute("""
+            INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+            ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
+                deleted = 0, data = excluded.data, updated_at = excluded.updated_at
+            """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .integer(version),
+                  .text(String(decoding: try ReportRepository.canonicalEncoder.encode(data), as: UTF8.self)), .integer(now)])
+        return version
+    }
+
+    /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.
+    public static func remove(_ db: any SQLExecutor, collection: String, id: String, now: Int64) async throws {
+        guard try await db.first("SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
+                                 [.text(collection), .text(id)]) != nil else { return }
+        let version = try await nextVersion(db)
+        try await db.execute("UPDATE sync_records SET deleted = 1, data = NULL, version = $1, updated_at = $2 WHERE collection = $3 AND record_id = $4",
+                             [.integer(version), .integer(now), .text(collection), .text(id)])
+    }
+
+    /// A fractional number as records carry it (SPEC.md §5): a decimal string, no trailing zeros.
+    public static func decimal(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
+        var text = String(format: "%.6f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
+    // MARK: Reading
+
+    public struct Record: Sendable, Equatable {
+        public var collection: String
+        public var id: String
+        public var version: Int64
+        public var deleted: Bool
+        /// The stored JSON text (nil for a tombstone).
+        public var data: String?
+    }
+
+    public struct Page: Sendable {
+        public var records: [Record]
+        /// The version the page brings the reader up to.
+        public var cursor: Int64
+        public var hasMore: Bool
+    }
+
+    public func state() async throws -> (lastVersion: Int64, purgedThrough: Int64) {
+        guard let row = try await database.first("SELECT last_version, purged_through FROM sync_state WHERE id = 1") else { return (0, 0) }
+        return (try row.int64("last_version"), try row.int64("purged_through"))
+    }
+
+    /// The records visible to `grants` changed after `after`, oldest first, at most `limit`
+    /// and about `maxBytes` of data; `snapshot` leaves tombstones out (a reset).
+    public func page(grants: [SyncAudience], after: Int64, snapshot: Bool, limit: Int, maxBytes: Int) async throws -> Page {
+        let highWater = try await state().lastVersion
+        guard !grants.isEmpty, after < highWater else { return Page(records: [], cursor: max(after, highWater), hasMore: false) }
+        var binds: [SQLValue] = [.integer(after), .integer(highWater)]
+        var predicates: [String] = []
+        for grant in grants {
+            binds.append(.text(grant.role))
+            binds.append(.text(grant.path))
+            if grant.role == "client" {
+                predicates.append("(role = $\(binds.count - 1) AND path = $\(binds.count))")
+            } else {
+                binds.append(.text(grant.path + "/%"))
+                predicates.append("(role = $\(binds.count - 2) AND (path = $\(binds.count - 1) OR path LIKE $\(binds.count)))")
+            }
+        }
+        let rows = try await database.query("""
+            SELECT collection, record_id, version, deleted, data FROM sync_records
+            WHERE version > $1 AND version <= $2\(snapshot ? " AND deleted = 0" : "") AND (\(predicates.joined(separator: " OR ")))
+            ORDER BY version LIMIT \(limit + 1)
+            """, binds)
+        var records: [Record] = []
+        var bytes = 0
+        for row in rows.prefix(limit) {
+            let data = try row.optionalString("data")
+            let size = (data?.utf8.count ?? 0) + 64
+            if !records.isEmpty && bytes + size > maxBytes { break }
+            bytes += size
+            records.append(Record(collection: try row.string("collection"), id: try row.string("record_id"), version: try row.int64("version"),
+                                  deleted: try row.bool("deleted"), data: data))
+        }
+        let complete = records.count == rows.count
+        return Page(records: records, cursor: complete ? highWater : records.last!.version, hasMore: !complete)
+    }
+
+    /// Deletes tombstones older than `before` (unix seconds); cursors below the highest version
+    /// purged are answered with a reset from then on. Returns how many were purged.
+    @discardableResult
+    public func purgeTombstones(before: Int64) async throws -> Int {
+        try await database.write { db in
+            let doomed = try await db.query("SELECT version FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
+            guard let highest = try doomed.map({ try $0.int64("version") }).max() else { return 0 }
+            try await db.execute("DELETE FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
+            try await db.execute("UPDATE sync_state SET purged_through = CASE WHEN purged_through > $1 THEN purged_through ELSE $1 END WHERE id = 1",
+                                 [.integer(highest)])
+            return doomed.count
+        }
+    }
+
+    // MARK: Mutations (exactly once per client and id)
+
+    public struct StoredResult: Sendable, Equatable {
+        public var bodyDigest: String
+        public var status: String
+        public var code: String?
+        public var message: String?
+    }
+
+    public func lastMutationId(clientId: String, accountId: Int) async throws -> Int64 {
+        try await database.first("SELECT last_mutation_id FROM sync_clients WHERE client_id = $1 AND account_id = $2",
+                                 [.text(clientId), .integer(Int64(accountId))]).map { try $0.int64("last_mutation_id") } ?? 0
+    }
+
+    public func storedResults(clientId: String, accountId: Int, ids: [Int64]) async throws -> [Int64: StoredResult] {
+        guard !ids.isEmpty else { return [:] }
+        let placeholders = ids.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
+        var results: [Int64: StoredResult] = [:]
+        for row in try await database.query("""
+            SELECT mutation_id, body_digest, status, code, message FROM sync_mutations
+            WHERE client_id = $1 AND account_id = $2 AND mutation_id IN (\(placeholders))
+            """, [.text(clientId), .integer(Int64(accountId))] + ids.map { .integer($0) }) {
+            results[try row.int64("mutation_id")] = StoredResult(bodyDigest: try row.string("body_digest"), status: try row.string("status"),
+                                                                 code: try row.optionalString("code"), message: try row.optionalString("message"))
+        }
+        return results
+    }
+
+    /// Records a mutation's outcome in the transaction of its effects, and moves the client's
+    /// last mutation id. A concurrent push of the same id loses on the primary key (and rolls
+    /// its effects back with it).
+    public static func recordMutation(_ db: any SQLExecutor, clientId: String, accountId: Int, id: Int64, name: String, bodyDigest: String,
+                                      status: String, code: String?, message: String?, now: Int64) async throws {
+        try await db.execute("""
+            INSERT INTO sync_mutations (client_id, account_id, mutation_id, name, body_digest, status, code, message, at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """, [.text(clientId), .integer(Int64(accountId)), .integer(id), .text(name), .text(bodyDigest), .text(status),
+                  SQLValue(code, SQLValue.text), SQLValue(message, SQLValue.text), .integer(now)])
+        try await db.execute("""
+            INSERT INTO sync_clients (client_id, account_id, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (client_id, account_id) DO UPDATE SET
+                last_mutation_id = CASE WHEN sync_clients.last_mutation_id > excluded.last_mutation_id THEN sync_clients.last_mutation_id ELSE excluded.last_mutation_id END,
+                updated_at = excluded.updated_at
+            """, [.text(clientId), .integer(Int64(accountId)), .integer(id), .integer(now)])
+    }
+}
