@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "HealthCloudStorage", targets: ["HealthCloudStorage"]),
         .library(name: "HealthCloudApp", targets: ["HealthCloudApp"]),
         .library(name: "HealthCloudSync", targets: ["HealthCloudSync"]),
+        .library(name: "HealthCloudSyncClient", targets: ["HealthCloudSyncClient"]),
+        .executable(name: "healthcloud-sync-sim", targets: ["healthcloud-sync-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -65,6 +67,19 @@ let package = Package(
         .target(
             name: "HealthCloudSync",
             dependencies: ["HealthCloudDomain", "HealthCloudCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        /// The Swift client library: a device's SQLite store, outbox and sync engine (URLSession;
+        /// on Linux FoundationNetworking over libcurl). Usable by an iOS app.
+        .target(
+            name: "HealthCloudSyncClient",
+            dependencies: ["HealthCloudSync", "HealthCloudDomain", "HealthCloudCrypto", "CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        /// `tools/sync-sim`: many simulated devices against a live server.
+        .executableTarget(
+            name: "healthcloud-sync-sim",
+            dependencies: ["HealthCloudSyncClient", "HealthCloudDomain"],
             swiftSettings: swiftSettings
         ),
         /// Demo data: reference data of Shanghai and generated institutions, as a pipeline of steps.
@@ -148,6 +163,7 @@ let package = Package(
                 "HealthCloudDomain",
                 "HealthCloudStorage",
                 "HealthCloudSync",
+                "HealthCloudSyncClient",
                 "HealthCloudTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

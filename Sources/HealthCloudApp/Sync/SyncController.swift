@@ -30,13 +30,16 @@ struct SyncController {
     }
 
     static func negotiate(protocolVersion: Int, schemaVersion: Int?) throws {
+        guard protocolVersion >= 1 else {
+            throw APIError(.badRequest, code: "invalid_field", message: "protocolVersion starts at 1.", field: "protocolVersion")
+        }
+        if let schemaVersion, schemaVersion < 1 {
+            throw APIError(.badRequest, code: "invalid_field", message: "schemaVersion starts at 1.", field: "schemaVersion")
+        }
         guard SyncVersion.supportedProtocolVersions.contains(protocolVersion), (schemaVersion ?? 1) <= SyncVersion.schemaVersion else {
             throw APIError(.init(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
                            message: "This server speaks sync protocol \(SyncVersion.supportedProtocolVersions.map(String.init).joined(separator: ", ")) "
                                + "and schema up to \(SyncVersion.schemaVersion).")
-        }
-        guard protocolVersion >= 1, (schemaVersion ?? 1) >= 1 else {
-            throw APIError(.badRequest, code: "invalid_field", message: "protocolVersion and schemaVersion start at 1.", field: "protocolVersion")
         }
     }
 
