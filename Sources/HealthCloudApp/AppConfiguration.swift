@@ -21,6 +21,8 @@ public struct AppConfiguration: Sendable {
     public var keysDirectory: String?
     /// How often the audit log's head is signed.
     public var auditCheckpointInterval: Duration = .seconds(300)
+    /// Days a sync tombstone is kept (SyncProtocol/SPEC.md §1).
+    public var syncTombstoneDays = 30
 
     public init(
         hostname: String = "127.0.0.1",
@@ -95,6 +97,12 @@ public struct AppConfiguration: Sendable {
                 throw ConfigurationError.invalid(variable: "HEALTHCLOUD_PBKDF2_ITERATIONS", value: iterations, expected: "1000 to 10000000")
             }
             configuration.identity.passwordIterations = value
+        }
+        if let days = environment["HEALTHCLOUD_SYNC_TOMBSTONE_DAYS"], !days.isEmpty {
+            guard let value = Int(days), (1...3650).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_SYNC_TOMBSTONE_DAYS", value: days, expected: "1 to 3650")
+            }
+            configuration.syncTombstoneDays = value
         }
         if let seconds = environment["HEALTHCLOUD_SESSION_CACHE_SECONDS"], !seconds.isEmpty {
             guard let value = Int64(seconds), (0...60).contains(value) else {

@@ -71,6 +71,7 @@ public func buildApplication(
         app.addServices(service)
     }
     app.addServices(AuditCheckpointService(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
+    app.addServices(TombstonePurgeService(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()

@@ -34,6 +34,23 @@ public enum SyncClientError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// How requests reach the server: URLSession by default; tests put an unreliable network here.
+public protocol SyncTransport: Sendable {
+    func send(_ request: URLRequest) async throws -> (Data, URLResponse)
+}
+
+public struct URLSessionTransport: SyncTransport {
+    let session: URLSession
+
+    public init(session: URLSession = .shared) {
+        self.session = session
+    }
+
+    public func send(_ request: URLRequest) async throws -> (Data, URLResponse) {
+        try await session.data(for: request)
+    }
+}
+
 /// What a mutation does to the local view before the server confirms it (optimistic apply).
 /// Applied to the pulled state on every read, for every mutation still in the outbox — that
 /// is the rebase: new server state underneath, the user's pending intent on top.
@@ -59,16 +76,17 @@ public actor SyncClient {
     public let configuration: Configuration
     public let store: LocalStore
     let authenticator: any SyncAuthenticator
-    let session: URLSession
+    let transport: any SyncTransport
     var keys: [String: SM2PublicKey] = [:]
     var mutators: [String: LocalMutator] = [:]
     var observers: [String: [UUID: AsyncStream<[String: JSONValue]>.Continuation]] = [:]
 
-    public init(configuration: Configuration, store: LocalStore, authenticator: any SyncAuthenticator, session: URLSession = .shared) {
+    public init(configuration: Configuration, store: LocalStore, authenticator: any SyncAuthenticator,
+                transport: any SyncTransport = URLSessionTransport()) {
         self.configuration = configuration
         self.store = store
         self.authenticator = authenticator
-        self.session = session
+        self.transport = transport
     }
 
     // MARK: The feature-facing API
@@ -214,7 +232,7 @@ public actor SyncClient {
 
     func send(_ request: URLRequest) async throws -> (Data, URLResponse) {
         do {
-            return try await session.data(for: request)
+            return try await transport.send(request)
         } catch {
             throw SyncClientError.transport("\(error)")
         }

@@ -123,7 +123,7 @@ import Testing
             let port = try #require(client.port)
             let base = URL(string: "http://127.0.0.1:\(port)")!
             let accounts = try DemoAccounts(directory: directory)
-            let tokens = try await client.signIn(try accounts.staff("leader.city"))
+            let tokens = try await client.signIn(try accounts.staff("leader.city"), at: time.clock.now)
             let session = ServerSession(base: base, access: tokens.access, refresh: tokens.refresh)
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("hc-device-\(UUID().uuidString).sqlite").path
             let acknowledge: LocalMutator = { args, records in

@@ -103,9 +103,14 @@ struct SyncController {
         let pageDigest = PageDigest.digest(changes: changes, cursor: cursor, lastMutationId: lastMutationId, reset: reset)
         let keys = database.protection.keys
         let signature = try keys.signingKey.signature(for: PageDigest.signedMessage(digest: pageDigest))
-        return try JSONResponse.encode(PullResponse(
+        let json = Array(try JSONResponse.encoder.encode(PullResponse(
             cursor: cursor, reset: reset, changes: changes, hasMore: page.hasMore, lastMutationId: lastMutationId,
-            checkpoint: Checkpoint(digest: pageDigest, kid: keys.signingKeyID, signature: Base64URL.encode(signature))))
+            checkpoint: Checkpoint(digest: pageDigest, kid: keys.signingKeyID, signature: Base64URL.encode(signature)))))
+        // Pages are mostly repetitive JSON: a phone on a weak network asks for gzip.
+        if json.count > 1_024, Gzip.accepted(by: request.headers[.acceptEncoding]), let compressed = Gzip.compress(json) {
+            return JSONResponse.bytes(compressed, headers: [.contentEncoding: "gzip", .vary: "Accept-Encoding"])
+        }
+        return JSONResponse.bytes(json, headers: [.vary: "Accept-Encoding"])
     }
 
     /// `cockpitHome`: a leader's home payload as one record, so the cockpit opens offline. It is

@@ -41,8 +41,9 @@ public struct NotificationRepository: Sendable {
     public static func markRead(_ db: any SQLExecutor, id: Int, patientId: Int, now: Int64) async throws -> ReadOutcome {
         guard let row = try await db.first("SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
                                            [.integer(Int64(id)), .integer(Int64(patientId))]) else { return .notFound }
-        guard try row.optionalInt("read_at") == nil else { return .alreadyRead }
-        try await db.execute("UPDATE notifications SET read_at = $1 WHERE id = $2", [.integer(now), .integer(Int64(id))])
+        guard try row.optionalInt("read_at") == nil,
+              try await db.first("UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL RETURNING id", [.integer(now), .integer(Int64(id))]) != nil
+        else { return .alreadyRead }
         try await publish(db, Notification(id: id, patientId: patientId, kind: try row.string("kind"), title: try row.string("title"),
                                            body: try row.string("body"), createdAt: try row.int64("created_at"), readAt: now), now: now)
         return .marked

@@ -360,15 +360,18 @@ public struct WarningRepository: Sendable {
 
     /// The same, inside a caller's transaction (the sync mutation records its result with it).
     public static func acknowledge(_ db: any SQLExecutor, id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
-        guard let row = try await db.first("SELECT status, level FROM warnings WHERE id = $1", [.integer(Int64(id))]) else { return .notFound }
-        switch try row.string("status") {
-        case "acknowledged": return .alreadyAcknowledged
-        case "resolved": return .alreadyResolved
-        default: break
+        // One conditional update: two leaders acknowledging at once cannot both win (PostgreSQL
+        // re-checks the condition on the row the other transaction just changed).
+        guard let row = try await db.first("""
+            UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2
+            WHERE id = $4 AND status = 'open' RETURNING level
+            """, [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))]) else {
+            switch try await db.first("SELECT status FROM warnings WHERE id = $1", [.integer(Int64(id))])?.string("status") {
+            case nil: return .notFound
+            case "resolved": return .alreadyResolved
+            default: return .alreadyAcknowledged
+            }
         }
-        try await db.execute("""
-            UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2 WHERE id = $4
-            """, [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))])
         try await event(db, warning: id, kind: "acknowledged", level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
                         date: nil, by: account, note: note, deliver: false, now: now)
         try await publish(db, warningId: id, now: now)
@@ -378,11 +381,12 @@ public struct WarningRepository: Sendable {
     /// A leader resolves a warning by hand (open or acknowledged).
     public func resolve(id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
         try await database.write { db in
-            guard let row = try await db.first("SELECT status, level FROM warnings WHERE id = $1", [.integer(Int64(id))]) else { return .notFound }
-            if try row.string("status") == "resolved" { return .alreadyResolved }
-            try await db.execute("""
-                UPDATE warnings SET status = 'resolved', resolution = 'manual', resolved_by = $1, resolved_at = $2, updated_at = $2 WHERE id = $3
-                """, [.integer(Int64(account)), .integer(now), .integer(Int64(id))])
+            guard let row = try await db.first("""
+                UPDATE warnings SET status = 'resolved', resolution = 'manual', resolved_by = $1, resolved_at = $2, updated_at = $2
+                WHERE id = $3 AND status <> 'resolved' RETURNING level
+                """, [.integer(Int64(account)), .integer(now), .integer(Int64(id))]) else {
+                return try await db.first("SELECT 1 AS present FROM warnings WHERE id = $1", [.integer(Int64(id))]) == nil ? .notFound : .alreadyResolved
+            }
             try await Self.event(db, warning: id, kind: "resolved", level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
                                  date: nil, by: account, note: note, deliver: false, now: now)
             try await Self.publish(db, warningId: id, now: now)
