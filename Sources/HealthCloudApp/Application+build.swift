@@ -2,6 +2,7 @@ import HTTPTypes
 import HealthCloudCrypto
 import HealthCloudStorage
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -54,9 +55,12 @@ public func buildApplication(
         sms: sms ?? (configuration.demo ? DevSMSSink() : UnconfiguredSMSSender())
     )
     let (router, _) = try buildRouter(configuration, dependencies: dependencies)
+    let watcher = SyncWatcher(sync: database.sync)
+    let live = SyncLive(database: database, directory: ScopeDirectory(database: database), watcher: watcher, clock: clock)
 
     var app = Application(
         router: router,
+        server: .http1WebSocketUpgrade { request, _, _ in try await live.shouldUpgrade(request) },
         configuration: .init(
             address: .hostname(configuration.hostname, port: configuration.port),
             serverName: "HealthCloud-BFF"
@@ -71,6 +75,7 @@ public func buildApplication(
         app.addServices(service)
     }
     app.addServices(AuditCheckpointService(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
+    app.addServices(watcher)
     app.addServices(TombstonePurgeService(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {

@@ -30,6 +30,7 @@ import Testing
         "GET /api/v1/me": Probe(uri: "/api/v1/me"),
         "POST /api/v1/sync/pull": Probe(uri: "/api/v1/sync/pull", body: [:]),
         "POST /api/v1/sync/push": Probe(uri: "/api/v1/sync/push", body: [:]),
+        "GET /api/v1/sync/live": Probe(uri: "/api/v1/sync/live"),
         "POST /api/v1/auth/logout": Probe(uri: "/api/v1/auth/logout", last: true),
         "PUT /api/v1/me/real-name": Probe(uri: "/api/v1/me/real-name", body: [:]),
         "GET /api/v1/admin/accounts": Probe(uri: "/api/v1/admin/accounts?scope=district:310115",

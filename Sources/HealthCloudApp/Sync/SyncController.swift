@@ -21,6 +21,7 @@ struct SyncController {
     func addRoutes(to api: Routes) {
         api.post("sync/pull", .authenticated, use: pull)
         api.post("sync/push", .authenticated, use: push)
+        api.get("sync/live", .authenticated, use: liveWithoutUpgrade)
     }
 
     static func validate(clientId: String) throws {
@@ -56,6 +57,12 @@ struct SyncController {
 
     static func grantsDigest(_ grants: [SyncAudience]) -> String {
         String(Hex.encode(SM3.hash(Array(grants.map { "\($0.role) \($0.path)" }.joined(separator: "\n").utf8))).prefix(16))
+    }
+
+    /// The live route only speaks WebSocket (the upgrade is answered before the router).
+    @Sendable func liveWithoutUpgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
+        throw APIError(.badRequest, code: "websocket_required",
+                       message: "GET /api/v1/sync/live is a WebSocket: send Connection: Upgrade and Upgrade: websocket, or long-poll POST /api/v1/sync/pull with waitSeconds.")
     }
 
     // MARK: Pull
