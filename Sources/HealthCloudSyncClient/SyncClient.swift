@@ -156,6 +156,22 @@ public actor SyncClient {
         return report
     }
 
+    /// Keeps the device current until cancelled: pushes what is queued and long-polls for
+    /// changes (the server answers as soon as one the device may read commits). Network errors
+    /// back off and retry; a session that is over ends the loop.
+    public func runLive(waitSeconds: Int = 25) async throws {
+        var backoff: Duration = .milliseconds(500)
+        while !Task.isCancelled {
+            do {
+                try await sync(waitSeconds: waitSeconds)
+                backoff = .milliseconds(500)
+            } catch SyncClientError.transport {
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+            }
+        }
+    }
+
     func push(into report: inout Report) async throws {
         while true {
             let batch = Array(try await store.unsent().prefix(configuration.pushBatch))

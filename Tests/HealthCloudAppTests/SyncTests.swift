@@ -247,7 +247,7 @@ import Testing
 
     @Test func versionsAndBadRequestsAreAnsweredClearly() async throws {
         let directory = scratchDirectory()
-        try await withTestApp(.sqlite, demo: true, dataDirectory: directory) { client in
+        try await withTestApp(.sqlite, demo: true, dataDirectory: directory) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let city = try await client.signIn(try accounts.staff("leader.city")).access
             func pull(_ body: [String: Any]) async throws -> TestResponse {
@@ -264,6 +264,26 @@ import Testing
             // A cursor that is not one of ours: a reset, not an error.
             let garbage = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": "not-a-cursor"])
             #expect(try garbage.status == .ok && (try garbage.json()["reset"] as? Bool) == true)
+            // A cursor of an older schema version (a new collection arrived): a reset that backfills.
+            let current = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": NSNull()])
+            let token = try #require(try current.json()["cursor"] as? String)
+            var cursor = try #require(SyncCursor(token: token))
+            let fresh = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": cursor.token])
+            #expect(try fresh.json()["reset"] as? Bool == false)
+            cursor.s = 0
+            let older = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": cursor.token])
+            #expect(try older.json()["reset"] as? Bool == true)
+            // A cursor from before the tombstone horizon: a reset, never a silent replay.
+            try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
+                try await database.database.write { db in
+                    try await SyncLog.put(db, collection: "warnings", id: "gone", audience: SyncAudience(role: "leader", path: "city"), data: .object([:]), now: 1)
+                    try await SyncLog.remove(db, collection: "warnings", id: "gone", now: 2)
+                }
+                #expect(try await database.sync.purgeTombstones(before: 10) == 1)
+            }
+            cursor.s = 1
+            let purged = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": cursor.token])
+            #expect(try purged.json()["reset"] as? Bool == true)
             let unordered = try await client.send(.post, "/api/v1/sync/push", token: city, json: [
                 "protocolVersion": 1, "clientId": "device-abc-1",
                 "mutations": [["id": 2, "name": "acknowledgeWarning", "args": [:]], ["id": 1, "name": "acknowledgeWarning", "args": [:]]],
