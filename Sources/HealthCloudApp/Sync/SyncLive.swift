@@ -31,15 +31,45 @@ final class SyncWatcher: Service, Sendable {
         listeners.withLock { $0.removeValue(forKey: id) }?.finish()
     }
 
+    private let last = Mutex<Int64>(0)
+
+    /// Tells the listeners when the counter moved past what they were last told.
+    private func check() async {
+        guard let current = try? await sync.state().lastVersion else { return }
+        let moved = last.withLock { last in
+            guard current > last else { return false }
+            last = current
+            return true
+        }
+        guard moved else { return }
+        for continuation in listeners.withLock({ Array($0.values) }) { continuation.yield(current) }
+    }
+
     func run() async throws {
         let initial = (try? await sync.state().lastVersion) ?? 0
+        last.withLock { $0 = initial }
+        // PostgreSQL announces commits (LISTEN/NOTIFY, every instance hears them); the poll is
+        // then only a safety net. SQLite (one process) is polled.
+        let poll = sync.announcesChanges ? Duration.seconds(5) : interval
         await cancelWhenGracefulShutdown {
-            var last = initial
-            while !Task.isCancelled {
-                try? await Task.sleep(for: self.interval)
-                guard let current = try? await self.sync.state().lastVersion, current != last else { continue }
-                last = current
-                for continuation in self.listeners.withLock({ Array($0.values) }) { continuation.yield(current) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            try await self.sync.listen { await self.check() }
+                            return
+                        } catch {
+                            try? await Task.sleep(for: .seconds(1))
+                        }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: poll)
+                        await self.check()
+                    }
+                }
+                await group.waitForAll()
             }
         }
         listeners.withLock { listeners in

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCloudDomain
+import PostgresNIO
 
 /// Who may read a synced record: a role and a place in the hierarchy (`city`, `city/310115`,
 /// `city/310115/12`) or a personal path (`patient/42`, `client/<id>`).
@@ -43,7 +44,27 @@ public struct SyncLog: Sendable {
         guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version") else {
             throw DatabaseError.engine("sync_state has no row")
         }
+        if db.dialect == .postgresql {
+            // Delivered at commit to every instance listening; one per transaction (same payload).
+            try await db.execute("SELECT pg_notify('\(notificationChannel)', '')")
+        }
         return try row.int64("last_version")
+    }
+
+    static let notificationChannel = "healthcloud_sync"
+
+    /// Whether changes are announced (PostgreSQL LISTEN/NOTIFY) rather than found by polling.
+    public var announcesChanges: Bool { database is PostgresDatabase }
+
+    /// On PostgreSQL, calls `onChange` after every committed sync change, on any instance,
+    /// until cancelled (it holds one pooled connection). Returns at once on SQLite.
+    public func listen(_ onChange: @escaping @Sendable () async -> Void) async throws {
+        guard let postgres = database as? PostgresDatabase else { return }
+        try await postgres.client.withConnection { connection in
+            try await connection.listen(on: Self.notificationChannel) { notifications in
+                for try await _ in notifications { await onChange() }
+            }
+        }
     }
 
     /// A record's new state.
