@@ -29,7 +29,8 @@ try FileManager.default.createDirectory(atPath: work, withIntermediateDirectorie
 
 let configuration = URLSessionConfiguration.default
 configuration.httpMaximumConnectionsPerHost = 256
-configuration.timeoutIntervalForRequest = 120
+configuration.timeoutIntervalForRequest = 900
+configuration.timeoutIntervalForResource = 1_800
 let session = URLSession(configuration: configuration)
 
 struct Outcome: Sendable {
