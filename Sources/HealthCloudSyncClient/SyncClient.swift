@@ -64,12 +64,15 @@ public actor SyncClient {
         public var clientId: String
         public var pageLimit: Int
         public var pushBatch: Int
+        /// Seconds one request may take (a long poll adds its wait).
+        public var requestTimeout: TimeInterval
 
-        public init(baseURL: URL, clientId: String, pageLimit: Int = 500, pushBatch: Int = 100) {
+        public init(baseURL: URL, clientId: String, pageLimit: Int = 500, pushBatch: Int = 100, requestTimeout: TimeInterval = 60) {
             self.baseURL = baseURL
             self.clientId = clientId
             self.pageLimit = pageLimit
             self.pushBatch = pushBatch
+            self.requestTimeout = requestTimeout
         }
     }
 
@@ -227,7 +230,7 @@ public actor SyncClient {
 
     func loadKeys() async throws {
         var request = URLRequest(url: configuration.baseURL.appendingPathComponent("api/v1/keys"))
-        request.timeoutInterval = 30
+        request.timeoutInterval = configuration.requestTimeout
         let (data, response) = try await send(request)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw SyncClientError.transport("GET /api/v1/keys failed") }
         for key in try JSONDecoder().decode(KeySet.self, from: data).keys {
@@ -261,7 +264,7 @@ public actor SyncClient {
         while true {
             var request = URLRequest(url: configuration.baseURL.appendingPathComponent(path))
             request.httpMethod = "POST"
-            request.timeoutInterval = 60
+            request.timeoutInterval = configuration.requestTimeout + 30
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue("Bearer \(try await authenticator.accessToken())", forHTTPHeaderField: "Authorization")
             request.httpBody = try JSONEncoder().encode(body)

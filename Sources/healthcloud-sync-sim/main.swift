@@ -55,7 +55,8 @@ let outcomes = await withTaskGroup(of: Outcome.self, returning: [Outcome].self) 
             do {
                 let (username, token) = tokens[index % tokens.count]
                 let store = try LocalStore(path: "\(work)/device-\(index).sqlite")
-                let client = SyncClient(configuration: .init(baseURL: base, clientId: "sim-\(username.replacingOccurrences(of: ".", with: "-"))-\(index)", pageLimit: 500),
+                let client = SyncClient(configuration: .init(baseURL: base, clientId: "sim-\(username.replacingOccurrences(of: ".", with: "-"))-\(index)", pageLimit: 500,
+                                                                      requestTimeout: 900),
                                         store: store, authenticator: StaticToken(token: token), transport: URLSessionTransport(session: session))
                 var start = ContinuousClock.now
                 let first = try await client.sync()
