@@ -285,7 +285,7 @@ public struct WarningRepository: Sendable {
 
     static let levelRank = "CASE level WHEN 'red' THEN 4 WHEN 'orange' THEN 3 WHEN 'yellow' THEN 2 ELSE 1 END"
 
-    /// Most severe first, then most recently updated; `before` pages by id.
+    /// Unresolved first, then most severe, then most recently fired; paged by `limit` and `offset`.
     public func list(scope: Scope, status: StatusFilter, limit: Int, offset: Int = 0) async throws -> [Warning] {
         let (filter, binds) = Self.filter(scope, firstBind: 1)
         let statusSQL = switch status {
