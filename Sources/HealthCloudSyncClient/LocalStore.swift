@@ -103,8 +103,13 @@ public actor LocalStore {
         }
     }
 
+    /// Everything in the outbox, answered or not (the optimistic view applies all of them).
     public func pending() throws -> [PendingMutation] {
-        try database.query("SELECT id, name, args FROM outbox ORDER BY id").compactMap { row in
+        try outbox(unsentOnly: false)
+    }
+
+    private func outbox(unsentOnly: Bool) throws -> [PendingMutation] {
+        try database.query("SELECT id, name, args FROM outbox\(unsentOnly ? " WHERE sent = 0" : "") ORDER BY id").compactMap { row in
             guard let id = row["id"]?.integer, let name = row["name"]?.text, let args = row["args"]?.text else { return nil }
             return PendingMutation(id: id, name: name, args: try JSONDecoder().decode(JSONValue.self, from: Data(args.utf8)))
         }
@@ -113,10 +118,7 @@ public actor LocalStore {
     /// The mutations not yet answered by the server (a lost answer means: push again; the
     /// server replays its stored result).
     public func unsent() throws -> [PendingMutation] {
-        try database.query("SELECT id, name, args FROM outbox WHERE sent = 0 ORDER BY id").compactMap { row in
-            guard let id = row["id"]?.integer, let name = row["name"]?.text, let args = row["args"]?.text else { return nil }
-            return PendingMutation(id: id, name: name, args: try JSONDecoder().decode(JSONValue.self, from: Data(args.utf8)))
-        }
+        try outbox(unsentOnly: true)
     }
 
     /// Puts mutations into the outbox with the ids given (conformance vectors start mid-stream).

@@ -44,9 +44,7 @@ struct CockpitController {
     }
 
     static func day(_ request: Request, _ name: String) throws -> Day? {
-        guard let text = request.uri.queryParameters[Substring(name)].map(String.init) else { return nil }
-        guard let day = Day(text) else { throw APIError.invalidParameter(name, "\(name) must be a date YYYY-MM-DD.") }
-        return day
+        try RequestParameters.day(name, in: request)
     }
 
     func metric(_ request: Request, _ name: String = "metric", default fallback: String? = nil) async throws -> Metric {
@@ -70,11 +68,15 @@ struct CockpitController {
     /// The latest complete day: yesterday in Shanghai.
     var yesterday: Day { Day(shanghaiTimeOf: clock.seconds) - 1 }
 
+    /// The `date` asked for (not after today), if any.
+    func requestedDate(_ request: Request) throws -> Day? {
+        guard let day = try Self.day(request, "date") else { return nil }
+        guard day <= yesterday + 1 else { throw APIError.invalidParameter("date", "date cannot be in the future.") }
+        return day
+    }
+
     func date(_ request: Request, scope: Scope) async throws -> Day {
-        if let day = try Self.day(request, "date") {
-            guard day <= yesterday + 1 else { throw APIError.invalidParameter("date", "date cannot be in the future.") }
-            return day
-        }
+        if let day = try requestedDate(request) { return day }
         return try await service.defaultDate(for: scope, limit: yesterday)
     }
 
@@ -82,13 +84,9 @@ struct CockpitController {
 
     @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
         let scope = try Self.scope(request, context)
-        let explicitDate = try Self.day(request, "date")
-        let rankBy = try await metric(request, "rankBy", default: "feverClinic.visits")
-        let key = "home|\(scope)|\(explicitDate?.description ?? "latest")|\(rankBy.id)"
-        if let body = cache.body(key) { return Self.respond(body, to: request) }
-        let home = try await service.home(scope: scope, date: try await date(request, scope: scope), rankBy: rankBy)
-        let body = CockpitCache.Body(json: Array(try JSONResponse.encoder.encode(home)))
-        cache.store(key, body)
+        let explicitDate = try requestedDate(request)
+        let rankBy = try await metric(request, "rankBy", default: CockpitService.defaultRanking)
+        let body = try await service.cachedHome(scope: scope, date: explicitDate, rankBy: rankBy, cache: cache, yesterday: yesterday)
         return Self.respond(body, to: request)
     }
 

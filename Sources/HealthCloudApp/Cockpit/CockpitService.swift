@@ -19,6 +19,8 @@ struct CockpitService: Sendable {
         ("medicalService", ["medicalService.outpatientVisits", "medicalService.emergencyVisits"]),
     ]
     static let sparkDays = 7
+    /// What the home ranks by unless asked otherwise.
+    static let defaultRanking = "feverClinic.visits"
     static let scarcestShown = 2
 
     struct Figure: Encodable {
@@ -136,6 +138,18 @@ struct CockpitService: Sendable {
     /// complete day), or `limit` itself when there are none.
     func defaultDate(for scope: Scope, limit: Day) async throws -> Day {
         try await database.figures.latestDay(of: scope, onOrBefore: limit) ?? limit
+    }
+
+    /// The encoded home of a scope, from the cache or built and stored there. `date` nil: the
+    /// latest complete day (one cache entry serves every leader of the scope, and the sync's
+    /// `cockpitHome` record).
+    func cachedHome(scope: Scope, date: Day?, rankBy: Metric, cache: CockpitCache, yesterday: Day) async throws -> CockpitCache.Body {
+        let key = "home|\(scope)|\(date?.description ?? "latest")|\(rankBy.id)"
+        if let body = cache.body(key) { return body }
+        let day = if let date { date } else { try await defaultDate(for: scope, limit: yesterday) }
+        let body = CockpitCache.Body(json: Array(try JSONResponse.encoder.encode(try await home(scope: scope, date: day, rankBy: rankBy))))
+        cache.store(key, body)
+        return body
     }
 
     func home(scope: Scope, date: Day, rankBy: Metric) async throws -> Home {

@@ -32,9 +32,7 @@ struct QualityController {
     }
 
     static func day(_ request: Request, _ name: String, default value: Day) throws -> Day {
-        guard let text = request.uri.queryParameters[Substring(name)].map(String.init) else { return value }
-        guard let day = Day(text) else { throw APIError.invalidParameter(name, "\(name) must be a date YYYY-MM-DD.") }
-        return day
+        try RequestParameters.day(name, in: request) ?? value
     }
 
     var yesterday: Day { Day(shanghaiTimeOf: clock.seconds) - 1 }
@@ -99,17 +97,20 @@ struct QualityController {
 
         var error: APIError.ErrorBody.Detail
         var problems: [Problem]
+
+        /// 422 with every problem of an edited rule table; nothing was saved.
+        static func response(_ problems: [(path: String, message: String)], table: String) throws -> Response {
+            try JSONResponse.encode(InvalidTable(
+                error: .init(code: "invalid_rule_table", message: "The \(table) has \(problems.count) problem(s); nothing was saved.", field: problems[0].path),
+                problems: problems.map { .init(field: $0.path, message: $0.message) }), status: .unprocessableContent)
+        }
     }
 
     @Sendable func putRules(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let table = try await JSONBody.decode(QualityRuleTable.self, from: request, context: context)
         let problems = table.problems()
-        guard problems.isEmpty else {
-            return try JSONResponse.encode(InvalidTable(
-                error: .init(code: "invalid_rule_table", message: "The rule table has \(problems.count) problem(s); nothing was saved.", field: problems[0].path),
-                problems: problems.map { .init(field: $0.path, message: $0.message) }), status: .unprocessableContent)
-        }
+        guard problems.isEmpty else { return try InvalidTable.response(problems, table: "rule table") }
         let version = try await database.reports.saveRuleTable(table, by: identity.accountId, now: clock.seconds)
         try await audit.record("qc_rules_save", target: "qc_rules:v\(version)", result: "success", context: context)
         var saved = table

@@ -1,3 +1,4 @@
+import HealthCloudDomain
 import Hummingbird
 
 /// Path and query parameters read the same way on every route, with the same 400
@@ -18,6 +19,13 @@ enum RequestParameters {
             throw APIError.invalidParameter(name, "\(name) must be a non-negative integer.")
         }
         return value
+    }
+
+    /// An optional query parameter that must be a date `YYYY-MM-DD`.
+    static func day(_ name: String, in request: Request) throws -> Day? {
+        guard let text = request.uri.queryParameters[Substring(name)].map(String.init) else { return nil }
+        guard let day = Day(text) else { throw APIError.invalidParameter(name, "\(name) must be a date YYYY-MM-DD.") }
+        return day
     }
 
     /// The page size of a listing: `limit`, 1–1000, default 100.

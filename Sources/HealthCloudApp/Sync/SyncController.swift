@@ -46,8 +46,13 @@ struct SyncController {
 
     /// What the caller may read: each intact role assignment's place, and its own device's records.
     func grants(of identity: Identity, clientId: String) async throws -> [SyncAudience] {
-        var grants: Set<SyncAudience> = [SyncAudience(role: "client", path: "client/\(clientId)")]
-        for assignment in identity.assignments {
+        (try await Self.grants(of: identity.assignments, directory: directory) + [SyncAudience(role: "client", path: "client/\(clientId)")]).sorted()
+    }
+
+    /// The (role, path) of each assignment whose place exists: what pulls and live pokes filter by.
+    static func grants(of assignments: [RoleAssignment], directory: ScopeDirectory) async throws -> [SyncAudience] {
+        var grants: Set<SyncAudience> = []
+        for assignment in assignments {
             if let path = SyncAudience.path(of: try await directory.path(of: assignment.scope)) {
                 grants.insert(SyncAudience(role: assignment.role.rawValue, path: path))
             }
@@ -130,15 +135,8 @@ struct SyncController {
             default: continue
             }
             let scope = assignment.scope
-            let key = "home|\(scope)|latest|feverClinic.visits"
-            var body = cockpit.body(key)
-            if body == nil, let rankBy = Metrics.named("feverClinic.visits") {
-                let date = try await homes.defaultDate(for: scope, limit: Day(shanghaiTimeOf: clock.seconds) - 1)
-                let built = CockpitCache.Body(json: Array(try JSONResponse.encoder.encode(try await homes.home(scope: scope, date: date, rankBy: rankBy))))
-                cockpit.store(key, built)
-                body = built
-            }
-            guard let body else { continue }
+            guard let rankBy = Metrics.named(CockpitService.defaultRanking) else { continue }
+            let body = try await homes.cachedHome(scope: scope, date: nil, rankBy: rankBy, cache: cockpit, yesterday: Day(shanghaiTimeOf: clock.seconds) - 1)
             let data = try JSONDecoder().decode(JSONValue.self, from: Data(body.json)).decimalsAsStrings
             guard let path = SyncAudience.path(of: try await directory.path(of: scope)) else { continue }
             let now = clock.seconds

@@ -97,16 +97,12 @@ struct SyncLive: Sendable {
         else { return .dontUpgrade }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let now = clock.seconds
+        // The same checks as any request (expiry, revocation, idle time); anything wrong → the
+        // router answers, with its distinct 401.
         guard let (lookup, stored) = try await database.identity.lookupAccess(tokenHash: DataProtection.tokenHash(token)),
-              lookup.tokenExpiresAt > now, lookup.session.revokedAt == nil, lookup.session.expiresAt > now
+              lookup.tokenExpiresAt > now, (try? IdentityService.checkSessionAlive(lookup.session, now: now)) != nil
         else { return .dontUpgrade }
-        var grants: Set<SyncAudience> = []
-        for assignment in stored where assignment.intact {
-            if let path = SyncAudience.path(of: try await directory.path(of: assignment.assignment.scope)) {
-                grants.insert(SyncAudience(role: assignment.assignment.role.rawValue, path: path))
-            }
-        }
-        let audience = grants.sorted()
+        let audience = try await SyncController.grants(of: stored.filter(\.intact).map(\.assignment), directory: directory)
         return .upgrade([:]) { inbound, outbound, _ in
             try await serve(grants: audience, inbound: inbound, outbound: outbound)
         }

@@ -135,12 +135,7 @@ struct WarningsController {
                 problems.append((path: "rules[\(index)].metric", message: "the catalog has no \(kind.rawValue) \(code)"))
             }
         }
-        guard problems.isEmpty else {
-            return try JSONResponse.encode(QualityController.InvalidTable(
-                error: .init(code: "invalid_rule_table", message: "The warning table has \(problems.count) problem(s); nothing was saved.",
-                             field: problems[0].path),
-                problems: problems.map { .init(field: $0.path, message: $0.message) }), status: .unprocessableContent)
-        }
+        guard problems.isEmpty else { return try QualityController.InvalidTable.response(problems, table: "warning table") }
         let version = try await database.warnings.saveRuleTable(table, by: identity.accountId, now: clock.seconds)
         try await audit.record("warning_rules_save", target: "warning_rules:v\(version)", result: "success", context: context)
         var saved = table

@@ -47,9 +47,7 @@ public struct WarningRepository: Sendable {
         let table = try await ruleTable()
         let dates = Set(campusDays.map(\.date)).sorted()
         let window = WarningEngine.windowDays
-        let districtOf = Dictionary(uniqueKeysWithValues: try await database.query("SELECT id, district_code FROM campuses").map {
-            (try $0.int("id"), try $0.string("district_code"))
-        })
+        let districtOf = try await ReportRepository.districts(database)
         // District and city rollups over the look-back of every judged day.
         var scopeFigures: [String: [Day: DayFigures]] = [:]
         for row in try await database.query("""
