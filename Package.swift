@@ -50,6 +50,18 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        /// The Debian libqrencode, for the QR codes of visit passes.
+        .systemLibrary(
+            name: "CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        /// The Debian libpng (its simplified write API), for QR codes as PNG images.
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
         /// Schema, migrations and repositories that run unchanged on SQLite and PostgreSQL.
         .target(
             name: "HealthCloudStorage",
@@ -104,6 +116,8 @@ let package = Package(
                 "HealthCloudStorage",
                 "HealthCloudSync",
                 "CZlib",
+                "CQREncode",
+                "CPNG",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -77,6 +77,7 @@ public func buildApplication(
     app.addServices(AuditCheckpointService(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
     app.addServices(watcher)
     app.addServices(TombstonePurgeService(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
+    app.addServices(AppointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()
@@ -128,8 +129,12 @@ public func buildRouter(
     QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     CockpitController(service: CockpitService(database: database), cache: cockpit, clock: clock).addRoutes(to: root, api: api)
     WarningsController(database: database, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
+    let sites = SiteCatalog(database: database)
+    let prechecks = PreCheckService(database: database, catalog: sites)
+    PreCheckController(database: database, service: prechecks, catalog: sites, clock: clock).addRoutes(to: api)
+    AppointmentsController(database: database, catalog: sites, audit: audit, clock: clock).addRoutes(to: api)
     SyncController(database: database, directory: directory, clock: clock, cockpit: cockpit, homes: CockpitService(database: database),
-                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit)).addRoutes(to: api)
+                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks)).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
         DevController(sink: sink).addRoutes(to: api)
     }

@@ -38,6 +38,9 @@ public struct AppDatabase: Sendable {
     public var warnings: WarningRepository { WarningRepository(database: database) }
     public var notifications: NotificationRepository { NotificationRepository(database: database) }
     public var sync: SyncLog { SyncLog(database: database) }
+    public var sites: SiteRepository { SiteRepository(database: database) }
+    public var prechecks: PreCheckRepository { PreCheckRepository(database: database) }
+    public var appointments: AppointmentRepository { AppointmentRepository(database: database, keys: protection.keys) }
     public var quality: QualityQueries { QualityQueries(database: database) }
     public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
 }

@@ -20,8 +20,13 @@ public struct SyncCollection: Sendable, Hashable {
     public static let qcFindings = SyncCollection(name: "qcFindings", role: "reporter", merge: .serverWins)
     public static let notifications = SyncCollection(name: "notifications", role: "patient", merge: .lastWriterWins)
     public static let syncConflicts = SyncCollection(name: "syncConflicts", role: "client", merge: .appendOnly)
+    /// A patient's answered pre-checks with their triage.
+    public static let prechecks = SyncCollection(name: "prechecks", role: "patient", merge: .appendOnly)
+    public static let appointments = SyncCollection(name: "appointments", role: "patient", merge: .serverWins)
+    /// The signed token of each live appointment, so the QR pass shows without a network.
+    public static let visitPasses = SyncCollection(name: "visitPasses", role: "patient", merge: .serverWins)
 
-    public static let all: [SyncCollection] = [.warnings, .cockpitHome, .qcFindings, .notifications, .syncConflicts]
+    public static let all: [SyncCollection] = [.warnings, .cockpitHome, .qcFindings, .notifications, .syncConflicts, .prechecks, .appointments, .visitPasses]
 }
 
 /// The mutations of the current schema version (SPEC.md §5).
@@ -29,4 +34,5 @@ public enum SyncMutationName: String, Sendable, CaseIterable {
     case acknowledgeWarning
     case submitReport
     case markNotificationRead
+    case submitPreCheck
 }

@@ -12,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self, Replay2022Reports.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self, BenchVisitPasses.self, Replay2022Reports.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -184,3 +184,51 @@ struct Replay2022Reports: AsyncParsableCommand {
         }
     }
 }
+
+/// `tools/bench/journey`: N patients booked into the current window of one site through the
+/// real booking path (pre-check, capacity, pass signing), their pass tokens one per line — the
+/// check-ins a kiosk benchmark consumes. The window's capacity is raised to fit N.
+struct BenchVisitPasses: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-visit-passes", abstract: "Benchmark: book N patients now, print their passes.",
+                                                    shouldDisplay: false)
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "The site (a kiosk's site:ID).") var site: Int
+    @Option(help: "How many passes.") var count = 10_000
+    @Option(help: "Concurrent bookings.") var concurrency = 8
+
+    func run() async throws {
+        let site = self.site, count = self.count, concurrency = max(1, self.concurrency)
+        let (tokens, seconds) = try await storage.withDatabase { database, _, _ in
+            guard let info = try await database.sites.site(id: site) else { throw ValidationError("there is no site \(site)") }
+            let now = Int64(Date().timeIntervalSince1970)
+            guard let slot = try await database.sites.slots(of: info, on: Day(shanghaiTimeOf: now)).first(where: { $0.startsAt <= now && now < $0.endsAt }) else {
+                throw ValidationError("site \(site) has no window open now")
+            }
+            try await database.database.write { db in
+                try await db.execute("UPDATE slots SET capacity = capacity + $1 WHERE id = $2", [.integer(Int64(count)), .integer(Int64(slot.id))])
+            }
+            let answers: [String: JSONValue] = ["temperature": .number(38.8), "feverDays": .integer(1)]
+            let started = Date()
+            let tokens = try await withThrowingTaskGroup(of: [String].self) { group in
+                for worker in 0..<concurrency {
+                    group.addTask {
+                        var tokens: [String] = []
+                        for n in stride(from: worker, to: count, by: concurrency) {
+                            let (patient, _) = try await database.identity.findOrCreatePatient(phone: "137" + String(format: "%08d", n), now: now)
+                            let precheck = try await database.prechecks.insert(.init(patientId: patient, questionnaireVersion: 1, ruleTableVersion: 1, answers: answers,
+                                                                                     outcome: TriageRuleTable.standard.triage(answers), latitude: nil, longitude: nil), now: now)
+                            guard case .booked(let appointment) = try await database.appointments.book(patientId: patient, slotId: slot.id, precheckId: precheck.id, now: now),
+                                  let token = appointment.passToken else { continue }
+                            tokens.append(token)
+                        }
+                        return tokens
+                    }
+                }
+                return try await group.reduce(into: [String]()) { $0 += $1 }
+            }
+            return (tokens, Date().timeIntervalSince(started))
+        }
+        FileHandle.standardError.write(Data("\(tokens.count) passes booked in \(String(format: "%.1f", seconds)) s (\(Int(Double(tokens.count) / seconds)) bookings/s)\n".utf8))
+        print(tokens.joined(separator: "\n"))
+    }
+}

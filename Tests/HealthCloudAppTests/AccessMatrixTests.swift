@@ -69,6 +69,20 @@ import Testing
         "POST /api/v1/warnings/{id}/resolve": Probe(uri: "/api/v1/warnings/999999/resolve", body: [:]),
         "GET /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
         "PUT /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
+        "POST /api/v1/prechecks": Probe(uri: "/api/v1/prechecks", body: [:]),
+        "GET /api/v1/prechecks/{id}": Probe(uri: "/api/v1/prechecks/999999"),
+        "POST /api/v1/appointments": Probe(uri: "/api/v1/appointments", body: [:]),
+        "GET /api/v1/appointments": Probe(uri: "/api/v1/appointments?limit=0"),
+        "GET /api/v1/appointments/{id}": Probe(uri: "/api/v1/appointments/999999"),
+        "DELETE /api/v1/appointments/{id}": Probe(uri: "/api/v1/appointments/999999"),
+        "GET /api/v1/appointments/{id}/pass": Probe(uri: "/api/v1/appointments/999999/pass"),
+        "GET /api/v1/appointments/{id}/pass.svg": Probe(uri: "/api/v1/appointments/999999/pass.svg"),
+        "GET /api/v1/appointments/{id}/pass.png": Probe(uri: "/api/v1/appointments/999999/pass.png"),
+        "POST /api/v1/appointments/{id}/grading": Probe(uri: "/api/v1/appointments/999999/grading", body: [:]),
+        "GET /api/v1/appointments/{id}/gradings": Probe(uri: "/api/v1/appointments/999999/gradings"),
+        "POST /api/v1/checkins": Probe(uri: "/api/v1/checkins", body: [:]),
+        "POST /api/v1/checkins:batch": Probe(uri: "/api/v1/checkins:batch", body: [:]),
+        "GET /api/v1/sites/{id}/queue": Probe(uri: "/api/v1/sites/999999/queue", foreign: ("doctor.phc", "/api/v1/sites/1/queue")),
     ]
 
     /// One account per role (the widest scope the demo has for it).

@@ -13,6 +13,7 @@ struct SyncMutations: Sendable {
     let directory: ScopeDirectory
     let clock: AppClock
     let audit: AuditTrail
+    let prechecks: PreCheckService
 
     /// Rejections that mean the world changed under the client's intent: also kept as a
     /// `syncConflicts` record the device can show after it forgot the push answer.
@@ -32,6 +33,7 @@ struct SyncMutations: Sendable {
             case .acknowledgeWarning: return try await acknowledgeWarning(context, requestContext)
             case .markNotificationRead: return try await markNotificationRead(context)
             case .submitReport: return try await submitReport(context)
+            case .submitPreCheck: return try await submitPreCheck(context)
             case nil:
                 return try await reject(context, code: "unknown_mutation",
                                         message: "\(mutation.name) is not a mutation; use \(SyncMutationName.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -202,6 +204,57 @@ struct SyncMutations: Sendable {
             holder.set(result)
         }
         return holder.get() ?? Self.retry(context.mutation)
+    }
+}
+
+extension SyncMutations {
+    /// A pre-check answered offline: validated and triaged as `POST /api/v1/prechecks` does,
+    /// stored with its `prechecks` record in the transaction that records the result.
+    func submitPreCheck(_ context: Context) async throws -> MutationResult {
+        let args = try Self.args(context.mutation)
+        let patientId = try context.identity.requirePatientId()
+        guard case .integer(let version)? = args["questionnaireVersion"], version >= 1, version < Int64(Int32.max) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "args.questionnaireVersion must be a positive integer.", field: "args.questionnaireVersion")
+        }
+        guard case .object(let answers)? = args["answers"] else {
+            throw APIError(.badRequest, code: "invalid_field", message: "args.answers must be an object of linkId → answer.", field: "args.answers")
+        }
+        var location: (lat: Double, lng: Double)?
+        if let value = args["location"], value != .null {
+            guard case .object(let point) = value, let lat = Self.number(point["lat"]), let lng = Self.number(point["lng"]),
+                  (-90...90).contains(lat), (-180...180).contains(lng) else {
+                throw APIError(.badRequest, code: "invalid_field", message: "args.location must be {lat, lng} on Earth.", field: "args.location")
+            }
+            location = (lat, lng)
+        }
+        // Decimals travel as strings in sync payloads (SPEC.md §5): read them back as numbers.
+        let questionnaire = try PreCheckService.questionnaire(version: Int(version))
+        var typed = answers
+        for (linkId, value) in answers {
+            guard case .string(let text) = value, let item = questionnaire.item(linkId), item.type == .decimal || item.type == .integer,
+                  let number = Double(text), number.isFinite else { continue }
+            typed[linkId] = .number(number)
+        }
+        switch try prechecks.evaluate(patientId: patientId, version: Int(version), answers: typed, location: location) {
+        case .failure(let invalid):
+            return try await reject(context, code: "invalid_answers", message: invalid.message)
+        case .success(let new):
+            return try await database.database.write { db in
+                let precheck = try await PreCheckRepository.insert(db, new, now: context.now)
+                let result = MutationResult(id: context.mutation.id, status: .applied, code: nil, message: "pre-check \(precheck.id): \(precheck.level.rawValue)")
+                try await record(db, context, result)
+                return result
+            }
+        }
+    }
+
+    static func number(_ value: JSONValue?) -> Double? {
+        switch value {
+        case .integer(let number)?: Double(number)
+        case .number(let number)?: number
+        case .string(let text)?: Double(text)
+        default: nil
+        }
     }
 }
 
