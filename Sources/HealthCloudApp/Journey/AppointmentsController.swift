@@ -411,6 +411,14 @@ struct AppointmentsController {
             var note: String?
             var gradedBy: Int
             var gradedAt: Int64
+
+            init(_ grading: AppointmentRepository.Grading) {
+                grade = grading.grade
+                routing = grading.routing
+                note = grading.note
+                gradedBy = grading.gradedBy
+                gradedAt = grading.gradedAt
+            }
         }
 
         var appointmentId: Int
@@ -427,7 +435,7 @@ struct AppointmentsController {
         guard let latest = history.last else { return nil }
         return GradingView(appointmentId: appointmentId, grade: latest.grade, routing: latest.routing, advice: latest.grade.advice,
                            followUpDays: latest.grade.followUpDays, gradedBy: latest.gradedBy, gradedAt: latest.gradedAt,
-                           history: history.map { GradingView.Entry(grade: $0.grade, routing: $0.routing, note: $0.note, gradedBy: $0.gradedBy, gradedAt: $0.gradedAt) })
+                           history: history.map(GradingView.Entry.init))
     }
 
     @Sendable func grade(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -457,8 +465,6 @@ struct AppointmentsController {
     @Sendable func gradings(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try RequestParameters.positiveInteger("id", in: context)
         let history = try await database.appointments.gradings(appointmentId: id)
-        return try JSONResponse.encode(GradingHistory(appointmentId: id, history: history.map {
-            GradingView.Entry(grade: $0.grade, routing: $0.routing, note: $0.note, gradedBy: $0.gradedBy, gradedAt: $0.gradedAt)
-        }))
+        return try JSONResponse.encode(GradingHistory(appointmentId: id, history: history.map(GradingView.Entry.init)))
     }
 }
