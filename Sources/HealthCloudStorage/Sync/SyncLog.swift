@@ -41,12 +41,10 @@ public struct SyncLog: Sendable {
     /// writer waits for the first to commit (PostgreSQL row lock, SQLite's one writer), so
     /// versions become visible in order and a reader never skips one.
     static func nextVersion(_ db: any SQLExecutor) async throws -> Int64 {
+        // On PostgreSQL a trigger on the counter announces the change (delivered at commit to
+        // every listening instance, once per transaction: same payload).
         guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version") else {
             throw DatabaseError.engine("sync_state has no row")
-        }
-        if db.dialect == .postgresql {
-            // Delivered at commit to every instance listening; one per transaction (same payload).
-            try await db.execute("SELECT pg_notify('\(notificationChannel)', '')")
         }
         return try row.int64("last_version")
     }
@@ -70,14 +68,30 @@ public struct SyncLog: Sendable {
     /// A record's new state.
     @discardableResult
     public static func put(_ db: any SQLExecutor, collection: String, id: String, audience: SyncAudience, data: JSONValue, now: Int64) async throws -> Int64 {
-        let version = try await nextVersion(db)
-        try await db.execute("""
-            INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+        let json = String(decoding: try ReportRepository.canonicalEncoder.encode(data), as: UTF8.self)
+        let upsert = """
             ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
                 deleted = 0, data = excluded.data, updated_at = excluded.updated_at
-            """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .integer(version),
-                  .text(String(decoding: try ReportRepository.canonicalEncoder.encode(data), as: UTF8.self)), .integer(now)])
-        return version
+            """
+        guard db.dialect == .postgresql else {
+            let version = try await nextVersion(db)
+            try await db.execute("""
+                INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
+                \(upsert)
+                """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .integer(version), .text(json), .integer(now)])
+            return version
+        }
+        // PostgreSQL: the counter and the record in one statement, so the counter row (which
+        // every sync writer waits for) is locked one round trip less before the commit.
+        guard let row = try await db.first("""
+            WITH counter AS (UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version)
+            INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
+            SELECT $1, $2, $3, $4, counter.last_version, 0, $5, $6 FROM counter
+            \(upsert)
+            RETURNING version
+            """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .text(json), .integer(now)])
+        else { throw DatabaseError.engine("sync_state has no row") }
+        return try row.int64("version")
     }
 
     /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.
