@@ -169,6 +169,11 @@ import Testing
             #expect(problems.compactMap { $0["code"] as? String } == ["out_of_range", "unknown_option", "required", "not_enabled", "unknown_item"],
                     "\(problems)")
             #expect((body["error"] as? [String: Any])?["field"] as? String == "answers.temperature")
+            // Site queries: both coordinates or none, plain decimals only.
+            for (query, field) in [("lat=0x10&lng=121.4", "lat"), ("lat=31.2", "lng"), ("lat=31.2&lng=nan", "lng"), ("lat=91&lng=121", "lat")] {
+                let answer = try await client.get("/api/v1/sites?\(query)", token: nil)
+                #expect(try answer.status == .badRequest && answer.apiError().field == field, "\(query)")
+            }
             let version = try await client.send(.post, "/api/v1/prechecks", token: patient, json: ["questionnaireVersion": 9, "answers": Self.feverAnswers])
             #expect(try version.apiError().code == "questionnaire_version_unknown")
 

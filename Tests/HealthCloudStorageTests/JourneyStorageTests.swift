@@ -75,6 +75,13 @@ import Testing
             #expect(passes.first { $0.id == String(booked[0].id) }?.deleted == true)
             #expect(passes.first { $0.id == String(booked[1].id) }?.data?.contains("\"usedAt\":\(arrival)") == true)
 
+            // The last window of the day ends at 24:00 on the appointment as on the slot.
+            let last = slots[23]
+            #expect(last.start == "23:00" && last.end == "24:00")
+            let lastOutcome = try await app.appointments.book(patientId: 4, slotId: last.id, precheckId: try await Self.precheck(app, patient: 4, now: evening), now: evening)
+            guard case .booked(let midnight) = lastOutcome else { Issue.record("\(lastOutcome)"); return }
+            #expect(midnight.start == "23:00" && midnight.end == "24:00")
+
             // Queue numbers count per site and day.
             let nextDay = try await app.sites.slots(of: site, on: day + 1)[9]
             let outcome = try await app.appointments.book(patientId: 3, slotId: nextDay.id, precheckId: try await Self.precheck(app, patient: 3, now: evening), now: evening)

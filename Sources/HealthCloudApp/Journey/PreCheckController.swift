@@ -125,8 +125,8 @@ struct PreCheckController {
         switch (latText, lngText) {
         case (nil, nil): location = nil
         case (let lat?, let lng?):
-            guard let latitude = Double(lat), latitude.isFinite, (-90...90).contains(latitude) else { throw APIError.invalidParameter("lat", "lat must be a latitude between -90 and 90.") }
-            guard let longitude = Double(lng), longitude.isFinite, (-180...180).contains(longitude) else { throw APIError.invalidParameter("lng", "lng must be a longitude between -180 and 180.") }
+            guard let latitude = Self.decimal(lat), (-90...90).contains(latitude) else { throw APIError.invalidParameter("lat", "lat must be a latitude between -90 and 90.") }
+            guard let longitude = Self.decimal(lng), (-180...180).contains(longitude) else { throw APIError.invalidParameter("lng", "lng must be a longitude between -180 and 180.") }
             location = (latitude, longitude)
         case (nil, _): throw APIError.invalidParameter("lat", "lat and lng go together: lng was given without lat.")
         case (_, nil): throw APIError.invalidParameter("lng", "lat and lng go together: lat was given without lng.")
@@ -136,6 +136,12 @@ struct PreCheckController {
         let limit = try RequestParameters.nonNegativeInteger("limit", in: request) ?? 20
         guard (1...100).contains(limit) else { throw APIError.invalidParameter("limit", "limit must be between 1 and 100.") }
         return try JSONResponse.encode(SiteList(sites: try await catalog.ranked(kinds: kinds, districtCode: district, location: location, limit: limit, now: clock.seconds)))
+    }
+
+    /// A plain decimal (`31.21`, `-0.5`): not hex, not `nan`, not an exponent.
+    static func decimal(_ text: String) -> Double? {
+        guard !text.isEmpty, text.count <= 32, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") }) else { return nil }
+        return Double(text).flatMap { $0.isFinite ? $0 : nil }
     }
 
     struct SlotView: Encodable {

@@ -47,7 +47,8 @@ public struct SiteSchedule: Sendable, Hashable, Codable {
         return windows
     }
 
-    static func clock(_ minutes: Int) -> String {
+    /// `HH:MM` of minutes after midnight (`24:00` for the end of the day).
+    public static func clock(_ minutes: Int) -> String {
         let hour = minutes / 60, minute = minutes % 60
         return (hour < 10 ? "0" : "") + String(hour) + ":" + (minute < 10 ? "0" : "") + String(minute)
     }

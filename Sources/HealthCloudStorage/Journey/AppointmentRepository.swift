@@ -44,14 +44,10 @@ public struct AppointmentRepository: Sendable {
             VisitPassClaims(passId: passId, appointmentId: id, siteId: siteId, windowStart: startsAt, windowEnd: endsAt)
         }
 
-        /// `08:00`, Shanghai time.
-        public var start: String { Self.clock(startsAt) }
-        public var end: String { Self.clock(endsAt) }
-
-        static func clock(_ at: Int64) -> String {
-            let minutes = Int(((at + 8 * 3600) % 86_400) / 60)
-            return (minutes / 60 < 10 ? "0" : "") + String(minutes / 60) + ":" + (minutes % 60 < 10 ? "0" : "") + String(minutes % 60)
-        }
+        /// `08:00`, Shanghai time, counted from the start of the appointment's day: a window
+        /// that ends at midnight ends at `24:00`, as the slot list says.
+        public var start: String { SiteSchedule.clock(Int((startsAt - date.unixSeconds(atShanghaiHour: 0)) / 60)) }
+        public var end: String { SiteSchedule.clock(Int((endsAt - date.unixSeconds(atShanghaiHour: 0)) / 60)) }
     }
 
     static let selectList = """
