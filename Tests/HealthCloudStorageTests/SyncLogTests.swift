@@ -70,4 +70,28 @@ import Testing
             }
         }
     }
+
+    /// Several records of one transaction: one move of the counter, versions in the order given,
+    /// a record named twice keeps its last state, updates and inserts alike.
+    @Test(arguments: TestEngine.available)
+    func severalRecordsOfOneTransactionTakeConsecutiveVersions(engine: TestEngine) async throws {
+        try await TestDatabase.with(engine) { app in
+            _ = try await Self.put(app, "a", path: "city/310115", 1)
+            let patient = SyncAudience(role: "patient", path: "patient/7")
+            try await app.database.write { db in
+                try await SyncLog.put(db, [
+                    SyncLog.Put(collection: "things", id: "b", audience: patient, data: .object(["n": .integer(2)])),
+                    SyncLog.Put(collection: "things", id: "a", audience: patient, data: .object(["n": .integer(3)])),
+                    SyncLog.Put(collection: "others", id: "b", audience: patient, data: .object(["n": .string("4.5")])),
+                    SyncLog.Put(collection: "things", id: "b", audience: patient, data: .object(["n": .integer(5)])),
+                ], now: 300)
+            }
+            #expect(try await app.sync.state().lastVersion == 4, "one version per distinct record")
+            let page = try await app.sync.page(grants: [patient], after: 0, snapshot: false, limit: 10, maxBytes: 1 << 20)
+            #expect(page.records.map { "\($0.collection)/\($0.id)@\($0.version)" } == ["things/a@2", "others/b@3", "things/b@4"])
+            #expect(page.records.map(\.data) == [#"{"n":3}"#, #"{"n":"4.5"}"#, #"{"n":5}"#])
+            // The record moved to the patient's path with its new version.
+            #expect(try await app.sync.page(grants: [SyncAudience(role: "leader", path: "city")], after: 0, snapshot: false, limit: 10, maxBytes: 1 << 20).records.isEmpty)
+        }
+    }
 }

@@ -151,11 +151,10 @@ public struct AppointmentRepository: Sendable {
                                          key: keys.signingKey, keyID: keys.signingKeyID)
         try await db.execute("UPDATE appointments SET pass_token = $1 WHERE id = $2", [.text(token), .integer(Int64(appointment.id))])
         appointment.passToken = token
-        try await Self.publish(db, appointment, now: now)
-        try await Self.publishPass(db, appointment, usedAt: nil, now: now)
-        try await NotificationRepository.create(db, patientId: patientId, kind: "booking", title: "预约成功 Booked",
-                                                body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。请凭二维码签到。Show your QR pass at the kiosk.",
-                                                now: now)
+        let message = try await Self.notify(db, appointment, kind: "booking", title: "预约成功 Booked",
+                                            body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。请凭二维码签到。Show your QR pass at the kiosk.",
+                                            now: now)
+        try await SyncLog.put(db, [Self.record(appointment)] + [Self.passRecord(appointment, usedAt: nil)].compactMap { $0 } + [message], now: now)
         return .booked(appointment)
     }
 
@@ -184,10 +183,10 @@ public struct AppointmentRepository: Sendable {
             var cancelled = appointment
             cancelled.status = .cancelled
             cancelled.cancelledAt = now
-            try await Self.publish(db, cancelled, now: now)
+            let message = try await Self.notify(db, cancelled, kind: "cancellation", title: "预约已取消 Booking cancelled",
+                                                body: "\(cancelled.siteName) \(cancelled.date) \(cancelled.start)–\(cancelled.end)", now: now)
+            try await SyncLog.put(db, [Self.record(cancelled), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(id), now: now)
-            try await NotificationRepository.create(db, patientId: patientId, kind: "cancellation", title: "预约已取消 Booking cancelled",
-                                                    body: "\(cancelled.siteName) \(cancelled.date) \(cancelled.start)–\(cancelled.end)", now: now)
             return .cancelled(cancelled)
         }
     }
@@ -209,11 +208,11 @@ public struct AppointmentRepository: Sendable {
         let released = try await db.query("UPDATE appointments SET status = 'no_show' WHERE status = 'booked' AND ends_at <= $1\(filter) RETURNING id", binds)
         for row in released {
             guard let appointment = try await appointment(db, id: try row.int("id")) else { continue }
-            try await publish(db, appointment, now: now)
+            let message = try await notify(db, appointment, kind: "no_show", title: "预约已过期 Appointment missed",
+                                           body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
+                                           now: now)
+            try await SyncLog.put(db, [record(appointment), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(appointment.id), now: now)
-            try await NotificationRepository.create(db, patientId: appointment.patientId, kind: "no_show", title: "预约已过期 Appointment missed",
-                                                    body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
-                                                    now: now)
         }
         return released.count
     }
@@ -274,10 +273,9 @@ public struct AppointmentRepository: Sendable {
         checkedIn.status = .checkedIn
         checkedIn.checkedInAt = at
         checkedIn.queueNumber = number
-        try await publish(db, checkedIn, now: now)
-        try await publishPass(db, checkedIn, usedAt: at, now: now)
-        try await NotificationRepository.create(db, patientId: appointment.patientId, kind: "checkin", title: "签到成功 Checked in",
-                                                body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).", now: now)
+        let message = try await notify(db, checkedIn, kind: "checkin", title: "签到成功 Checked in",
+                                       body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).", now: now)
+        try await SyncLog.put(db, [record(checkedIn)] + [passRecord(checkedIn, usedAt: at)].compactMap { $0 } + [message], now: now)
         return .checkedIn(checkedIn)
     }
 
@@ -357,9 +355,8 @@ public struct AppointmentRepository: Sendable {
                                   .integer(Int64(doctor)), .integer(now)])
             try await db.execute("UPDATE appointments SET grade = $1 WHERE id = $2", [.text(grade.rawValue), .integer(Int64(appointmentId))])
             appointment.grade = grade
-            try await Self.publish(db, appointment, now: now)
-            try await NotificationRepository.create(db, patientId: appointment.patientId, kind: "grading", title: "诊疗分级结果 Your grading",
-                                                    body: grade.advice, now: now)
+            let message = try await Self.notify(db, appointment, kind: "grading", title: "诊疗分级结果 Your grading", body: grade.advice, now: now)
+            try await SyncLog.put(db, [Self.record(appointment), message], now: now)
             return .graded(appointment, try await Self.gradings(db, appointmentId: appointmentId))
         }
     }
@@ -379,9 +376,9 @@ public struct AppointmentRepository: Sendable {
 
     // MARK: Sync records
 
-    static func publish(_ db: any SQLExecutor, _ appointment: Appointment, now: Int64) async throws {
+    static func record(_ appointment: Appointment) -> SyncLog.Put {
         func optional(_ value: Int64?) -> JSONValue { value.map(JSONValue.integer) ?? .null }
-        try await SyncLog.put(db, collection: "appointments", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
+        return SyncLog.Put(collection: "appointments", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
             "status": .string(appointment.status.rawValue), "siteId": .integer(Int64(appointment.siteId)), "siteName": .string(appointment.siteName),
             "slotId": .integer(Int64(appointment.slotId)), "date": .string(appointment.date.description),
             "startsAt": .integer(appointment.startsAt), "endsAt": .integer(appointment.endsAt), "start": .string(appointment.start), "end": .string(appointment.end),
@@ -391,15 +388,21 @@ public struct AppointmentRepository: Sendable {
             "grade": appointment.grade.map { .string($0.rawValue) } ?? .null,
             "routing": appointment.grade.map { .string($0.routing.rawValue) } ?? .null,
             "advice": appointment.grade.map { .string($0.advice) } ?? .null,
-        ]), now: now)
+        ]))
     }
 
-    static func publishPass(_ db: any SQLExecutor, _ appointment: Appointment, usedAt: Int64?, now: Int64) async throws {
-        guard let token = appointment.passToken else { return }
+    /// The pass as the phone keeps it (nil before it is signed).
+    static func passRecord(_ appointment: Appointment, usedAt: Int64?) -> SyncLog.Put? {
+        guard let token = appointment.passToken else { return nil }
         let pass = appointment.pass
-        try await SyncLog.put(db, collection: "visitPasses", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
+        return SyncLog.Put(collection: "visitPasses", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
             "appointmentId": .integer(Int64(appointment.id)), "siteId": .integer(Int64(appointment.siteId)), "token": .string(token),
             "notBefore": .integer(pass.notBefore), "expiresAt": .integer(pass.expiresAt), "usedAt": usedAt.map(JSONValue.integer) ?? .null,
-        ]), now: now)
+        ]))
+    }
+
+    /// The patient's message about an appointment, stored now; its record goes with the others.
+    static func notify(_ db: any SQLExecutor, _ appointment: Appointment, kind: String, title: String, body: String, now: Int64) async throws -> SyncLog.Put {
+        try await NotificationRepository.insert(db, patientId: appointment.patientId, kind: kind, title: title, body: body, now: now).record
     }
 }

@@ -22,13 +22,20 @@ public struct NotificationRepository: Sendable {
     /// Creates a notification in the caller's transaction; returns its id.
     @discardableResult
     public static func create(_ db: any SQLExecutor, patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> Int {
+        let (id, record) = try await insert(db, patientId: patientId, kind: kind, title: title, body: body, now: now)
+        try await SyncLog.put(db, [record], now: now)
+        return id
+    }
+
+    /// Stores a notification in the caller's transaction and returns its sync record, for the
+    /// caller to write with its own records (one move of the version counter for all).
+    public static func insert(_ db: any SQLExecutor, patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> (id: Int, record: SyncLog.Put) {
         guard let row = try await db.first("""
             INSERT INTO notifications (patient_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
             """, [.integer(Int64(patientId)), .text(kind), .text(title), .text(body), .integer(now)])
         else { throw DatabaseError.engine("no id returned") }
         let id = try row.int("id")
-        try await publish(db, Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil), now: now)
-        return id
+        return (id, record(Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil)))
     }
 
     public enum ReadOutcome: Sendable, Equatable {
@@ -50,12 +57,14 @@ public struct NotificationRepository: Sendable {
     }
 
     static func publish(_ db: any SQLExecutor, _ notification: Notification, now: Int64) async throws {
-        try await SyncLog.put(db, collection: "notifications", id: String(notification.id),
-                              audience: SyncAudience(role: "patient", path: "patient/\(notification.patientId)"),
-                              data: .object(["kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
-                                             "createdAt": .integer(notification.createdAt),
-                                             "readAt": notification.readAt.map(JSONValue.integer) ?? .null]),
-                              now: now)
+        try await SyncLog.put(db, [record(notification)], now: now)
+    }
+
+    static func record(_ notification: Notification) -> SyncLog.Put {
+        SyncLog.Put(collection: "notifications", id: String(notification.id), audience: SyncAudience(role: "patient", path: "patient/\(notification.patientId)"),
+                    data: .object(["kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
+                                   "createdAt": .integer(notification.createdAt),
+                                   "readAt": notification.readAt.map(JSONValue.integer) ?? .null]))
     }
 
     public func list(patientId: Int) async throws -> [Notification] {

@@ -94,6 +94,71 @@ public struct SyncLog: Sendable {
         return try row.int64("version")
     }
 
+    /// A record's new state, to be written with others of the same transaction.
+    public struct Put: Sendable {
+        public var collection: String
+        public var id: String
+        public var audience: SyncAudience
+        public var data: JSONValue
+
+        public init(collection: String, id: String, audience: SyncAudience, data: JSONValue) {
+            self.collection = collection
+            self.id = id
+            self.audience = audience
+            self.data = data
+        }
+    }
+
+    /// Several records' new states in one move of the counter and one statement (versions in
+    /// the order given; a record named twice keeps its last state). A transaction that changes
+    /// several records holds the counter row — which every sync writer waits for — once, briefly.
+    public static func put(_ db: any SQLExecutor, _ puts: [Put], now: Int64) async throws {
+        var seen: Set<String> = []
+        let records = puts.reversed().filter { seen.insert("\($0.collection)\u{0}\($0.id)").inserted }.reversed() as [Put]
+        guard records.count > 1 else {
+            if let only = records.first { try await put(db, collection: only.collection, id: only.id, audience: only.audience, data: only.data, now: now) }
+            return
+        }
+        let upsert = """
+            ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
+                deleted = 0, data = excluded.data, updated_at = excluded.updated_at
+            """
+        /// `(…)` rows of five placeholders from `$first` and the record's rank, and their binds.
+        func rows(from first: Int) throws -> (String, [SQLValue]) {
+            var binds: [SQLValue] = []
+            var rows: [String] = []
+            for (index, record) in records.enumerated() {
+                let at = first + binds.count
+                binds += [.text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
+                          .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self))]
+                rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
+            }
+            return (rows.joined(separator: ", "), binds)
+        }
+        if db.dialect == .postgresql {
+            let (values, binds) = try rows(from: 3)
+            try await db.execute("""
+                WITH counter AS (UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version)
+                INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
+                SELECT v.collection, v.record_id, v.role, v.path, counter.last_version - $1 + v.n, 0, v.data, $2
+                FROM counter, (VALUES \(values)) AS v (collection, record_id, role, path, data, n)
+                \(upsert)
+                """, [.integer(Int64(records.count)), .integer(now)] + binds)
+            return
+        }
+        guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
+                                           [.integer(Int64(records.count))]) else {
+            throw DatabaseError.engine("sync_state has no row")
+        }
+        let (values, binds) = try rows(from: 3)
+        // SQLite reads VALUES columns as column1…; `WHERE true` keeps ON CONFLICT from parsing as a join clause.
+        try await db.execute("""
+            INSERT INTO sync_records (collection, record_id, role, path, data, version, deleted, updated_at)
+            SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(values)) WHERE true
+            \(upsert)
+            """, [.integer(try row.int64("last_version") - Int64(records.count)), .integer(now)] + binds)
+    }
+
     /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.
     public static func remove(_ db: any SQLExecutor, collection: String, id: String, now: Int64) async throws {
         guard try await db.first("SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
