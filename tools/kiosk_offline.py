@@ -305,11 +305,11 @@ class OfflineKiosk:
         return [{"checkins": self.queue[i:i + MAX_BATCH]} for i in range(0, len(self.queue), MAX_BATCH)]
 
     def reconcile(self, batch: dict, answer: dict) -> list[dict]:
-        """Drops a batch's items from the queue once the server answered it (checked_in,
-        duplicate and rejected alike: re-sending is safe, a reconciled scan comes back as
-        duplicate) → the rejected items, [{"token", "scannedAt", "code"}], for staff."""
+        """Drops a batch's items from the queue once the server answered them (checked_in or
+        rejected; a resent scan comes back with its recorded answer and "duplicate": true) →
+        the rejected items, [{"token", "scannedAt", "code"}], for staff."""
         items = batch["checkins"]
-        results = answer.get("results")  # the contract names no key yet; "results" assumed
+        results = answer.get("results")
         if not isinstance(results, list):
             raise ValueError("the batch answer lists no results")
         follow_up = []

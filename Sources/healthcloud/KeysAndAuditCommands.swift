@@ -187,7 +187,8 @@ struct Replay2022Reports: AsyncParsableCommand {
 
 /// `tools/bench/journey`: N patients booked into the current window of one site through the
 /// real booking path (pre-check, capacity, pass signing), their pass tokens one per line — the
-/// check-ins a kiosk benchmark consumes. The window's capacity is raised to fit N.
+/// check-ins a kiosk benchmark consumes. The window's capacity is raised to fit N. Only on a
+/// demo database (it writes bench patients, with numbers no phone has: `100…`).
 struct BenchVisitPasses: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-visit-passes", abstract: "Benchmark: book N patients now, print their passes.",
                                                     shouldDisplay: false)
@@ -198,8 +199,13 @@ struct BenchVisitPasses: AsyncParsableCommand {
 
     func run() async throws {
         let site = self.site, count = self.count, concurrency = max(1, self.concurrency)
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1–1000000") }
         let (tokens, seconds) = try await storage.withDatabase { database, _, _ in
+            guard try await database.database.scalarInt("SELECT COUNT(*) FROM demo_steps WHERE name = 'accounts'") > 0 else {
+                throw ValidationError("this is not a demo database (no demo accounts step): bench-visit-passes writes bench patients and raises a slot's capacity")
+            }
             guard let info = try await database.sites.site(id: site) else { throw ValidationError("there is no site \(site)") }
+            guard info.kind == .feverClinic else { throw ValidationError("site \(site) is a \(info.kind.rawValue); the bench books fever-clinic triages at a fever clinic") }
             let now = Int64(Date().timeIntervalSince1970)
             guard let slot = try await database.sites.slots(of: info, on: Day(shanghaiTimeOf: now)).first(where: { $0.startsAt <= now && now < $0.endsAt }) else {
                 throw ValidationError("site \(site) has no window open now")
@@ -214,7 +220,7 @@ struct BenchVisitPasses: AsyncParsableCommand {
                     group.addTask {
                         var tokens: [String] = []
                         for n in stride(from: worker, to: count, by: concurrency) {
-                            let (patient, _) = try await database.identity.findOrCreatePatient(phone: "137" + String(format: "%08d", n), now: now)
+                            let (patient, _) = try await database.identity.findOrCreatePatient(phone: "100" + String(format: "%08d", n), now: now)
                             let precheck = try await database.prechecks.insert(.init(patientId: patient, questionnaireVersion: 1, ruleTableVersion: 1, answers: answers,
                                                                                      outcome: TriageRuleTable.standard.triage(answers), latitude: nil, longitude: nil), now: now)
                             guard case .booked(let appointment) = try await database.appointments.book(patientId: patient, slotId: slot.id, precheckId: precheck.id, now: now),

@@ -306,8 +306,14 @@ import Testing
             #expect(results.map { $0["status"] as? String } == ["checked_in", "rejected", "rejected"], "\(results)")
             #expect(results.map { $0["code"] as? String } == [nil, "pass_already_used", "scan_time_invalid"])
             #expect(results[0]["appointmentId"] as? Int == offlineId && results[0]["queueNumber"] as? Int == 2)
-            let second = try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch)
-            #expect((try second.json()["results"] as? [[String: Any]])?.map { $0["status"] as? String } == ["duplicate", "duplicate", "rejected"])
+            // Resent: the same answers, marked as repeated (a rejection stays a rejection).
+            let second = try #require(try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch).json()["results"] as? [[String: Any]])
+            #expect(second.map { $0["status"] as? String } == ["checked_in", "rejected", "rejected"])
+            #expect(second.map { $0["duplicate"] as? Bool } == [true, true, nil])
+            #expect(second[0]["queueNumber"] as? Int == 2)
+            // A copy of a pass scanned again later (another scan time) is judged afresh: already used.
+            let copy = try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: ["checkins": [["token": offline, "scannedAt": scannedAt + 30]]])
+            #expect((try copy.json()["results"] as? [[String: Any]])?.first?["code"] as? String == "pass_already_used")
 
             // Two hours on: the late patient's pass has expired; their booking is released as a
             // no-show when they book again, and the kiosk (signed in again) refuses the old pass.

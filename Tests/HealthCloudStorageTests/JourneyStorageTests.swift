@@ -82,13 +82,51 @@ import Testing
             guard case .booked(let midnight) = lastOutcome else { Issue.record("\(lastOutcome)"); return }
             #expect(midnight.start == "23:00" && midnight.end == "24:00")
 
-            // Queue numbers count per site and day.
-            let nextDay = try await app.sites.slots(of: site, on: day + 1)[9]
-            let outcome = try await app.appointments.book(patientId: 3, slotId: nextDay.id, precheckId: try await Self.precheck(app, patient: 3, now: evening), now: evening)
-            guard case .booked(let tomorrow) = outcome else { Issue.record("\(outcome)"); return }
-            let next = try await app.appointments.checkIn(tomorrow.pass, by: 99, at: nextDay.startsAt, now: nextDay.startsAt)
-            guard case .checkedIn(let first) = next else { Issue.record("\(next)"); return }
-            #expect(first.queueNumber == 1)
+            // The kiosk had scanned patient 1 at 09:10 while offline: the upload revives the
+            // released booking, and the pass comes back to the phone, used.
+            @Sendable func judge(_ outcome: AppointmentRepository.CheckInOutcome) -> (status: String, code: String?) {
+                switch outcome {
+                case .checkedIn: ("checked_in", nil)
+                case .alreadyUsed: ("rejected", "pass_already_used")
+                case .cancelled, .unknownAppointment: ("rejected", "pass_cancelled")
+                case .released: ("rejected", "pass_expired")
+                }
+            }
+            let upload = nine.endsAt + 3600
+            let revived = try await app.appointments.reconcileOffline(booked[0].pass, by: 98, scannedAt: nine.startsAt + 600, now: upload, judge: judge)
+            #expect(revived == .init(status: "checked_in", code: nil, queueNumber: 2, duplicate: false))
+            #expect(try await app.appointments.appointment(id: booked[0].id)?.status == .checkedIn)
+            let resent = try await app.appointments.reconcileOffline(booked[0].pass, by: 98, scannedAt: nine.startsAt + 600, now: upload + 60, judge: judge)
+            #expect(resent == .init(status: "checked_in", code: nil, queueNumber: 2, duplicate: true))
+            let copied = try await app.appointments.reconcileOffline(booked[0].pass, by: 98, scannedAt: nine.startsAt + 900, now: upload + 60, judge: judge)
+            #expect(copied == .init(status: "rejected", code: "pass_already_used", queueNumber: nil, duplicate: false))
+            let after = try await app.sync.page(grants: [SyncAudience(role: "patient", path: "patient/1")], after: page.cursor, snapshot: false, limit: 100, maxBytes: 1 << 20)
+            #expect(after.records.first { $0.collection == "visitPasses" }?.data?.contains("\"usedAt\":\(nine.startsAt + 600)") == true)
+
+            // A released patient who booked again that day: the old pass's offline scan is superseded.
+            let rebooker = 5
+            let early = try await app.appointments.book(patientId: rebooker, slotId: slots[11].id, precheckId: try await Self.precheck(app, patient: rebooker, now: evening), now: evening)
+            guard case .booked(let missed) = early else { Issue.record("\(early)"); return }
+            #expect(try await app.appointments.releaseNoShows(now: slots[11].endsAt + 1800) == 1)
+            let again = try await app.appointments.book(patientId: rebooker, slotId: slots[14].id,
+                                                        precheckId: try await Self.precheck(app, patient: rebooker, now: slots[11].endsAt + 1800), now: slots[11].endsAt + 1800)
+            guard case .booked = again else { Issue.record("\(again)"); return }
+            let superseded = try await app.appointments.reconcileOffline(missed.pass, by: 98, scannedAt: slots[11].startsAt + 60, now: slots[12].endsAt, judge: judge)
+            #expect(superseded == .init(status: "rejected", code: "pass_superseded", queueNumber: nil, duplicate: false))
+
+            // Queue numbers count per site and appointment day: a 00:00 window's patient who
+            // arrives at 23:40 the evening before is the next day's first.
+            let nextDay = try await app.sites.slots(of: site, on: day + 1)
+            var numbers: [Int?] = []
+            for (patient, slot, arrival) in [(3, nextDay[0], nextDay[0].startsAt - 20 * 60), (6, nextDay[9], nextDay[9].startsAt)] {
+                let outcome = try await app.appointments.book(patientId: patient, slotId: slot.id, precheckId: try await Self.precheck(app, patient: patient, now: evening), now: evening)
+                guard case .booked(let appointment) = outcome else { Issue.record("\(outcome)"); return }
+                let next = try await app.appointments.checkIn(appointment.pass, by: 99, at: arrival, now: arrival)
+                guard case .checkedIn(let seen) = next else { Issue.record("\(next)"); return }
+                numbers.append(seen.queueNumber)
+            }
+            #expect(numbers == [1, 2])
+            #expect(try await app.appointments.queue(siteId: site.id, date: day + 1).map { $0.0.queueNumber } == [1, 2])
         }
     }
 }

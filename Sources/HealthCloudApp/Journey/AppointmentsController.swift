@@ -322,6 +322,8 @@ struct AppointmentsController {
         var message: String?
         var appointmentId: Int?
         var queueNumber: Int?
+        /// The same scan was uploaded before: its recorded answer, repeated.
+        var duplicate: Bool?
     }
 
     struct OfflineResults: Encodable {
@@ -355,13 +357,14 @@ struct AppointmentsController {
             let result = try await database.appointments.reconcileOffline(pass, by: identity.accountId, scannedAt: scan.scannedAt, now: now) { outcome in
                 Self.refusal(outcome).map { ("rejected", $0.code) } ?? ("checked_in", nil)
             }
-            results.append(OfflineResultView(index: index, status: result.duplicate ? "duplicate" : result.status, code: result.code,
-                                             message: result.duplicate ? "This scan was already reconciled (\(result.status))." : nil,
-                                             appointmentId: pass.appointmentId, queueNumber: result.queueNumber))
+            results.append(OfflineResultView(index: index, status: result.status, code: result.code,
+                                             message: result.duplicate ? "This scan was reconciled before; this is that answer." : nil,
+                                             appointmentId: pass.appointmentId, queueNumber: result.queueNumber, duplicate: result.duplicate ? true : nil))
         }
-        let checkedIn = results.filter { $0.status == "checked_in" }.count
+        let checkedIn = results.filter { $0.status == "checked_in" && $0.duplicate == nil }.count
+        let rejected = results.filter { $0.status == "rejected" && $0.duplicate == nil }.count
         try await audit.record("checkin_offline", target: "site:\(sites.sorted().map(String.init).joined(separator: ","))", result: "success", context: context,
-                               detail: "\(batch.checkins.count) scans, \(checkedIn) checked in")
+                               detail: "\(batch.checkins.count) scans: \(checkedIn) checked in, \(rejected) rejected, \(batch.checkins.count - checkedIn - rejected) repeated")
         return try JSONResponse.encode(OfflineResults(results: results.sorted { $0.index < $1.index }))
     }
 
@@ -446,7 +449,12 @@ struct AppointmentsController {
             throw APIError(.badRequest, code: "invalid_field", message: "grade must be one of \(PatientGrade.allCases.map(\.rawValue).joined(separator: ", ")).", field: "grade")
         }
         let note = body.note?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let note, note.count > 500 { throw APIError(.badRequest, code: "invalid_field", message: "note must have at most 500 characters.", field: "note") }
+        if let note {
+            guard note.unicodeScalars.count <= 500 else { throw APIError(.badRequest, code: "invalid_field", message: "note must have at most 500 characters.", field: "note") }
+            guard !note.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0.value == 0x7F }) else {
+                throw APIError(.badRequest, code: "invalid_field", message: "note must not contain control characters.", field: "note")
+            }
+        }
         switch try await database.appointments.grade(appointmentId: id, grade: grade, note: note?.isEmpty == true ? nil : note, by: identity.accountId, now: clock.seconds) {
         case .graded(_, let history):
             try await audit.record("grading", target: "appointment:\(id)", result: "success", context: context, detail: "\(grade.rawValue) → \(grade.routing.rawValue)")

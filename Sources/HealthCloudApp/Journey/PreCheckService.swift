@@ -5,11 +5,11 @@ import Hummingbird
 import Synchronization
 
 /// The sites patients are sent to, with what changes slowly kept in memory: the site list
-/// (the hierarchy barely changes) and each campus's latest fever-clinic figures (one report a
-/// day; a minute old is fresh enough). Free places are counted on every ask.
+/// (the hierarchy barely changes: five minutes) and each campus's latest fever-clinic figures
+/// (one report a day; a minute old is fresh enough). Free places are counted on every ask.
 final class SiteCatalog: Sendable {
     let database: AppDatabase
-    private let sites = Mutex<[SiteRepository.SiteInfo]?>(nil)
+    private let sites = Mutex<(at: ContinuousClock.Instant, sites: [SiteRepository.SiteInfo])?>(nil)
     private let figures = Mutex<(day: Day, at: Int64, values: [Int: SiteRepository.FeverFigures])?>(nil)
 
     init(database: AppDatabase) {
@@ -17,9 +17,10 @@ final class SiteCatalog: Sendable {
     }
 
     func all() async throws -> [SiteRepository.SiteInfo] {
-        if let cached = sites.withLock({ $0 }) { return cached }
+        if let cached = sites.withLock({ $0 }), ContinuousClock.now - cached.at < .seconds(300) { return cached.sites }
         let loaded = try await database.sites.sites(kinds: [], districtCode: nil)
-        sites.withLock { $0 = loaded }
+        // An empty list (asked before the organisations exist) is not remembered.
+        if !loaded.isEmpty { sites.withLock { $0 = (ContinuousClock.now, loaded) } }
         return loaded
     }
 

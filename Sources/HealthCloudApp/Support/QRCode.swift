@@ -17,7 +17,7 @@ struct QRCode: Sendable {
 
     /// Byte mode, error correction M (15 % of the code may be smudged), smallest version that fits.
     init(_ text: String) throws {
-        guard let code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else { throw Failure.encoding }
+        guard let code = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M) else { throw Failure.encoding }
         defer { QRcode_free(code) }
         let width = Int(code.pointee.width)
         let data = UnsafeBufferPointer(start: code.pointee.data, count: width * width)

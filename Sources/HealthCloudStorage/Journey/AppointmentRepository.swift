@@ -109,7 +109,11 @@ public struct AppointmentRepository: Sendable {
             let date = try await database.first("SELECT date FROM slots WHERE id = $1", [.integer(Int64(slotId))]).map { try $0.string("date") } ?? ""
             let existing = try await database.first("SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
                                                     [.integer(Int64(patientId)), .text(date)])
-            return .alreadyBooked(try existing?.int("id") ?? 0)
+            guard let existing else {
+                // The other booking was cancelled meanwhile: try again, once.
+                return try await database.write { db in try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now) }
+            }
+            return .alreadyBooked(try existing.int("id"))
         }
     }
 
@@ -169,16 +173,24 @@ public struct AppointmentRepository: Sendable {
 
     public func cancel(id: Int, patientId: Int, now: Int64) async throws -> CancelOutcome {
         try await database.write { db in
-            guard let appointment = try await Self.appointment(db, id: id), appointment.patientId == patientId else { return .notFound }
-            switch appointment.status {
-            case .cancelled: return .cancelled(appointment)
-            case .checkedIn: return .checkedIn
-            case .noShow: return .noShow
-            case .booked: break
+            // A booking whose pass expired is a no-show even if the minutely release has not run yet.
+            try await Self.releaseNoShows(db, patientId: patientId, now: now)
+            func settled(_ appointment: Appointment) -> CancelOutcome? {
+                switch appointment.status {
+                case .cancelled: .cancelled(appointment)
+                case .checkedIn: .checkedIn
+                case .noShow: .noShow
+                case .booked: nil
+                }
             }
+            guard let appointment = try await Self.appointment(db, id: id), appointment.patientId == patientId else { return .notFound }
+            if let outcome = settled(appointment) { return outcome }
             guard try await db.first("UPDATE appointments SET status = 'cancelled', cancelled_at = $1 WHERE id = $2 AND status = 'booked' RETURNING id",
                                      [.integer(now), .integer(Int64(id))]) != nil
-            else { return .checkedIn }
+            else {
+                // PostgreSQL: another transaction changed it between the read and the update.
+                return try await Self.appointment(db, id: id).flatMap(settled) ?? .notFound
+            }
             try await db.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0", [.integer(Int64(appointment.slotId))])
             var cancelled = appointment
             cancelled.status = .cancelled
@@ -250,22 +262,33 @@ public struct AppointmentRepository: Sendable {
         try await database.write { db in try await Self.checkIn(db, pass, by: kioskAccount, at: at, now: now) }
     }
 
-    static func checkIn(_ db: any SQLExecutor, _ pass: VisitPassClaims, by kioskAccount: Int, at: Int64, now: Int64) async throws -> CheckInOutcome {
+    /// `offline`: the kiosk verified the pass at `at`, before the booking was released as a
+    /// no-show (the release could not know): the scan stands and revives it.
+    static func checkIn(_ db: any SQLExecutor, _ pass: VisitPassClaims, by kioskAccount: Int, at: Int64, now: Int64, offline: Bool = false) async throws -> CheckInOutcome {
+        func settled(_ appointment: Appointment) -> CheckInOutcome? {
+            switch appointment.status {
+            case .cancelled: .cancelled
+            case .checkedIn: .alreadyUsed(appointment)
+            case .noShow where !(offline && at < pass.expiresAt): .released
+            case .booked, .noShow: nil
+            }
+        }
         guard let appointment = try await appointment(db, id: pass.appointmentId), appointment.passId == pass.passId,
               appointment.siteId == pass.siteId else { return .unknownAppointment }
-        switch appointment.status {
-        case .cancelled: return .cancelled
-        case .checkedIn: return .alreadyUsed(appointment)
-        case .noShow: return .released
-        case .booked: break
+        if let outcome = settled(appointment) { return outcome }
+        guard try await db.first("""
+            UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id
+            """, [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id)), .text(appointment.status.rawValue)]) != nil
+        else {
+            // PostgreSQL: a concurrent cancel, check-in or release won; say which.
+            return try await Self.appointment(db, id: appointment.id).flatMap(settled) ?? .alreadyUsed(appointment)
         }
-        guard try await db.first("UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = 'booked' RETURNING id",
-                                 [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id))]) != nil
-        else { return .alreadyUsed(appointment) }
+        // Numbered in the day of the appointment (a 00:00 window's patient may arrive at 23:40),
+        // the day the site's queue lists it under.
         guard let queue = try await db.first("""
             INSERT INTO site_queues (site_id, date, last_number) VALUES ($1, $2, 1)
             ON CONFLICT (site_id, date) DO UPDATE SET last_number = site_queues.last_number + 1 RETURNING last_number
-            """, [.integer(Int64(appointment.siteId)), .text(Day(shanghaiTimeOf: at).description)])
+            """, [.integer(Int64(appointment.siteId)), .text(appointment.date.description)])
         else { throw DatabaseError.engine("no queue number") }
         let number = try queue.int("last_number")
         try await db.execute("UPDATE appointments SET queue_number = $1 WHERE id = $2", [.integer(Int64(number)), .integer(Int64(appointment.id))])
@@ -275,6 +298,7 @@ public struct AppointmentRepository: Sendable {
         checkedIn.queueNumber = number
         let message = try await notify(db, checkedIn, kind: "checkin", title: "签到成功 Checked in",
                                        body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).", now: now)
+        // A revived no-show's pass was withdrawn from the phone: it comes back, used.
         try await SyncLog.put(db, [record(checkedIn)] + [passRecord(checkedIn, usedAt: at)].compactMap { $0 } + [message], now: now)
         return .checkedIn(checkedIn)
     }
@@ -283,37 +307,52 @@ public struct AppointmentRepository: Sendable {
         public var status: String
         public var code: String?
         public var queueNumber: Int?
-        /// The scan was already reconciled from this kiosk (answered from the record).
+        /// This very scan (kiosk, pass, scan time) was reconciled before: answered from the record.
         public var duplicate: Bool
+
+        public init(status: String, code: String?, queueNumber: Int?, duplicate: Bool) {
+            self.status = status
+            self.code = code
+            self.queueNumber = queueNumber
+            self.duplicate = duplicate
+        }
     }
 
-    /// Reconciles a scan a kiosk verified offline: once per (kiosk, pass); a second upload of the
-    /// same scan is answered from the record.
+    /// Reconciles a scan a kiosk verified offline, once per (kiosk, pass, scan time): a resent
+    /// upload is answered from the record; another scan of the same pass is judged afresh (a
+    /// copied QR code meets `pass_already_used`).
     public func reconcileOffline(_ pass: VisitPassClaims, by kioskAccount: Int, scannedAt: Int64, now: Int64,
                                  judge: @escaping @Sendable (CheckInOutcome) -> (status: String, code: String?)) async throws -> OfflineResult {
+        let key: [SQLValue] = [.integer(Int64(kioskAccount)), .text(pass.passId), .integer(scannedAt)]
+        @Sendable func stored(_ db: any SQLExecutor) async throws -> OfflineResult? {
+            try await db.first("SELECT status, code, queue_number FROM offline_scans WHERE kiosk_account = $1 AND pass_id = $2 AND scanned_at = $3", key).map {
+                OfflineResult(status: try $0.string("status"), code: try $0.optionalString("code"), queueNumber: try $0.optionalInt("queue_number"), duplicate: true)
+            }
+        }
+        @Sendable func record(_ db: any SQLExecutor, _ status: String, _ code: String?, _ number: Int?) async throws {
+            try await db.execute("""
+                INSERT INTO offline_scans (kiosk_account, pass_id, scanned_at, status, code, queue_number, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """, key + [.text(status), SQLValue(code, SQLValue.text), SQLValue(number.map(Int64.init), SQLValue.integer), .integer(now)])
+        }
         do {
             return try await database.write { db in
-                if let stored = try await db.first("SELECT status, code, queue_number FROM offline_checkins WHERE kiosk_account = $1 AND pass_id = $2",
-                                                   [.integer(Int64(kioskAccount)), .text(pass.passId)]) {
-                    return OfflineResult(status: try stored.string("status"), code: try stored.optionalString("code"),
-                                         queueNumber: try stored.optionalInt("queue_number"), duplicate: true)
-                }
-                let outcome = try await Self.checkIn(db, pass, by: kioskAccount, at: scannedAt, now: now)
+                if let answer = try await stored(db) { return answer }
+                let outcome = try await Self.checkIn(db, pass, by: kioskAccount, at: scannedAt, now: now, offline: true)
                 let (status, code) = judge(outcome)
                 var number: Int?
                 if case .checkedIn(let appointment) = outcome { number = appointment.queueNumber }
-                try await db.execute("""
-                    INSERT INTO offline_checkins (kiosk_account, pass_id, scanned_at, status, code, queue_number, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, [.integer(Int64(kioskAccount)), .text(pass.passId), .integer(scannedAt), .text(status), SQLValue(code, SQLValue.text),
-                          SQLValue(number.map(Int64.init), SQLValue.integer), .integer(now)])
+                try await record(db, status, code, number)
                 return OfflineResult(status: status, code: code, queueNumber: number, duplicate: false)
             }
         } catch DatabaseError.uniqueViolation {
-            // The same upload twice at once: the other one recorded it.
-            guard let stored = try await database.first("SELECT status, code, queue_number FROM offline_checkins WHERE kiosk_account = $1 AND pass_id = $2",
-                                                        [.integer(Int64(kioskAccount)), .text(pass.passId)]) else { throw DatabaseError.engine("offline check-in vanished") }
-            return OfflineResult(status: try stored.string("status"), code: try stored.optionalString("code"),
-                                 queueNumber: try stored.optionalInt("queue_number"), duplicate: true)
+            // Either the same upload twice at once (the other one recorded it), or reviving a
+            // released booking of a patient who has booked again that day (one active booking).
+            if let answer = try await database.read({ db in try await stored(db) }) { return answer }
+            return try await database.write { db in
+                if let answer = try await stored(db) { return answer }
+                try await record(db, "rejected", "pass_superseded", nil)
+                return OfflineResult(status: "rejected", code: "pass_superseded", queueNumber: nil, duplicate: false)
+            }
         }
     }
 
