@@ -74,10 +74,10 @@ public func buildApplication(
     if let service = database.database as? any Service {
         app.addServices(service)
     }
-    app.addServices(AuditCheckpointService(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
+    app.addServices(PeriodicService.auditCheckpoints(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
     app.addServices(watcher)
-    app.addServices(TombstonePurgeService(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
-    app.addServices(AppointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
+    app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
+    app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()
@@ -131,8 +131,10 @@ public func buildRouter(
     WarningsController(database: database, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
     let sites = SiteCatalog(database: database)
     let prechecks = PreCheckService(database: database, catalog: sites)
-    PreCheckController(database: database, service: prechecks, catalog: sites, clock: clock).addRoutes(to: api)
-    AppointmentsController(database: database, catalog: sites, audit: audit, clock: clock).addRoutes(to: api)
+    PreCheckController(database: database, service: prechecks, clock: clock).addRoutes(to: api)
+    SitesController(database: database, catalog: sites, clock: clock).addRoutes(to: api)
+    AppointmentsController(database: database, audit: audit, clock: clock).addRoutes(to: api)
+    CheckInController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     SyncController(database: database, directory: directory, clock: clock, cockpit: cockpit, homes: CockpitService(database: database),
                    mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks)).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {

@@ -48,6 +48,9 @@ public struct AppointmentRepository: Sendable {
         /// that ends at midnight ends at `24:00`, as the slot list says.
         public var start: String { SiteSchedule.clock(Int((startsAt - date.unixSeconds(atShanghaiHour: 0)) / 60)) }
         public var end: String { SiteSchedule.clock(Int((endsAt - date.unixSeconds(atShanghaiHour: 0)) / 60)) }
+
+        /// Where and when, as the patient's messages say it.
+        var whereAndWhen: String { "\(siteName) \(date) \(start)–\(end)" }
     }
 
     static let selectList = """
@@ -106,14 +109,15 @@ public struct AppointmentRepository: Sendable {
             return try await database.write { db in try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now) }
         } catch DatabaseError.uniqueViolation {
             // A concurrent booking of the same patient for the same day won the partial unique index.
-            let date = try await database.first("SELECT date FROM slots WHERE id = $1", [.integer(Int64(slotId))]).map { try $0.string("date") } ?? ""
-            let existing = try await database.first("SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
-                                                    [.integer(Int64(patientId)), .text(date)])
+            let existing = try await database.read { db -> Int? in
+                guard let date = try await db.first("SELECT date FROM slots WHERE id = $1", [.integer(Int64(slotId))]) else { return nil }
+                return try await Self.activeAppointment(db, patientId: patientId, date: try date.string("date"))
+            }
             guard let existing else {
                 // The other booking was cancelled meanwhile: try again, once.
                 return try await database.write { db in try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now) }
             }
-            return .alreadyBooked(try existing.int("id"))
+            return .alreadyBooked(existing)
         }
     }
 
@@ -133,10 +137,7 @@ public struct AppointmentRepository: Sendable {
         guard try slot.int64("ends_at") > now else { return .slotEnded }
         let date = try slot.string("date")
         try await Self.releaseNoShows(db, patientId: patientId, now: now)
-        if let existing = try await db.first("SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
-                                             [.integer(Int64(patientId)), .text(date)]) {
-            return .alreadyBooked(try existing.int("id"))
-        }
+        if let existing = try await Self.activeAppointment(db, patientId: patientId, date: date) { return .alreadyBooked(existing) }
         // The one place capacity is enforced: a conditional increment (row-locked on PostgreSQL,
         // serialized on SQLite), never a read followed by a write.
         guard try await db.first("UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity RETURNING booked",
@@ -156,10 +157,16 @@ public struct AppointmentRepository: Sendable {
         try await db.execute("UPDATE appointments SET pass_token = $1 WHERE id = $2", [.text(token), .integer(Int64(appointment.id))])
         appointment.passToken = token
         let message = try await Self.notify(db, appointment, kind: "booking", title: "预约成功 Booked",
-                                            body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。请凭二维码签到。Show your QR pass at the kiosk.",
+                                            body: "\(appointment.whereAndWhen)。请凭二维码签到。Show your QR pass at the kiosk.",
                                             now: now)
         try await SyncLog.put(db, [Self.record(appointment)] + [Self.passRecord(appointment, usedAt: nil)].compactMap { $0 } + [message], now: now)
         return .booked(appointment)
+    }
+
+    /// The patient's booked or checked-in appointment of `date` (the partial unique index allows one).
+    static func activeAppointment(_ db: any SQLExecutor, patientId: Int, date: String) async throws -> Int? {
+        try await db.first("SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
+                           [.integer(Int64(patientId)), .text(date)]).map { try $0.int("id") }
     }
 
     // MARK: Cancelling and releasing
@@ -196,7 +203,7 @@ public struct AppointmentRepository: Sendable {
             cancelled.status = .cancelled
             cancelled.cancelledAt = now
             let message = try await Self.notify(db, cancelled, kind: "cancellation", title: "预约已取消 Booking cancelled",
-                                                body: "\(cancelled.siteName) \(cancelled.date) \(cancelled.start)–\(cancelled.end)", now: now)
+                                                body: cancelled.whereAndWhen, now: now)
             try await SyncLog.put(db, [Self.record(cancelled), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(id), now: now)
             return .cancelled(cancelled)
@@ -221,7 +228,7 @@ public struct AppointmentRepository: Sendable {
         for row in released {
             guard let appointment = try await appointment(db, id: try row.int("id")) else { continue }
             let message = try await notify(db, appointment, kind: "no_show", title: "预约已过期 Appointment missed",
-                                           body: "\(appointment.siteName) \(appointment.date) \(appointment.start)–\(appointment.end)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
+                                           body: "\(appointment.whereAndWhen)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
                                            now: now)
             try await SyncLog.put(db, [record(appointment), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(appointment.id), now: now)

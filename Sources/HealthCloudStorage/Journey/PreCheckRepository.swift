@@ -100,11 +100,6 @@ public struct PreCheckRepository: Sendable {
     }
 }
 
-extension SyncAudience {
-    /// A patient's own records.
-    public static func patient(_ id: Int) -> SyncAudience { SyncAudience(role: "patient", path: "patient/\(id)") }
-}
-
 extension JSONValue {
     /// Fractional numbers as decimal strings, as sync records carry them (SPEC.md §5).
     var decimalsAsStrings: JSONValue {

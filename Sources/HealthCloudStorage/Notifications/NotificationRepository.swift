@@ -61,7 +61,7 @@ public struct NotificationRepository: Sendable {
     }
 
     static func record(_ notification: Notification) -> SyncLog.Put {
-        SyncLog.Put(collection: "notifications", id: String(notification.id), audience: SyncAudience(role: "patient", path: "patient/\(notification.patientId)"),
+        SyncLog.Put(collection: "notifications", id: String(notification.id), audience: .patient(notification.patientId),
                     data: .object(["kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
                                    "createdAt": .integer(notification.createdAt),
                                    "readAt": notification.readAt.map(JSONValue.integer) ?? .null]))

@@ -15,6 +15,9 @@ public struct SyncAudience: Sendable, Hashable, Comparable {
 
     public static func < (a: SyncAudience, b: SyncAudience) -> Bool { (a.role, a.path) < (b.role, b.path) }
 
+    /// A patient's own records.
+    public static func patient(_ id: Int) -> SyncAudience { SyncAudience(role: "patient", path: "patient/\(id)") }
+
     /// The hierarchy path of a place (`nil` for a place that does not exist).
     public static func path(of scope: ScopePath?) -> String? {
         guard let scope else { return nil }
@@ -65,33 +68,10 @@ public struct SyncLog: Sendable {
         }
     }
 
-    /// A record's new state.
+    /// A record's new state; returns its version.
     @discardableResult
     public static func put(_ db: any SQLExecutor, collection: String, id: String, audience: SyncAudience, data: JSONValue, now: Int64) async throws -> Int64 {
-        let json = String(decoding: try ReportRepository.canonicalEncoder.encode(data), as: UTF8.self)
-        let upsert = """
-            ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
-                deleted = 0, data = excluded.data, updated_at = excluded.updated_at
-            """
-        guard db.dialect == .postgresql else {
-            let version = try await nextVersion(db)
-            try await db.execute("""
-                INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)
-                \(upsert)
-                """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .integer(version), .text(json), .integer(now)])
-            return version
-        }
-        // PostgreSQL: the counter and the record in one statement, so the counter row (which
-        // every sync writer waits for) is locked one round trip less before the commit.
-        guard let row = try await db.first("""
-            WITH counter AS (UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version)
-            INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
-            SELECT $1, $2, $3, $4, counter.last_version, 0, $5, $6 FROM counter
-            \(upsert)
-            RETURNING version
-            """, [.text(collection), .text(id), .text(audience.role), .text(audience.path), .text(json), .integer(now)])
-        else { throw DatabaseError.engine("sync_state has no row") }
-        return try row.int64("version")
+        try await put(db, [Put(collection: collection, id: id, audience: audience, data: data)], now: now)
     }
 
     /// A record's new state, to be written with others of the same transaction.
@@ -109,54 +89,52 @@ public struct SyncLog: Sendable {
         }
     }
 
-    /// Several records' new states in one move of the counter and one statement (versions in
-    /// the order given; a record named twice keeps its last state). A transaction that changes
-    /// several records holds the counter row — which every sync writer waits for — once, briefly.
-    public static func put(_ db: any SQLExecutor, _ puts: [Put], now: Int64) async throws {
+    /// Records' new states in one move of the counter and one statement (versions in the order
+    /// given; a record named twice keeps its last state); returns the last version (0 for none). The counter
+    /// row — which every sync writer waits for until it commits — is locked once, as late and as
+    /// briefly as the engine allows: on PostgreSQL the counter moves in the statement that writes.
+    @discardableResult
+    public static func put(_ db: any SQLExecutor, _ puts: [Put], now: Int64) async throws -> Int64 {
         var seen: Set<String> = []
         let records = puts.reversed().filter { seen.insert("\($0.collection)\u{0}\($0.id)").inserted }.reversed() as [Put]
-        guard records.count > 1 else {
-            if let only = records.first { try await put(db, collection: only.collection, id: only.id, audience: only.audience, data: only.data, now: now) }
-            return
+        guard !records.isEmpty else { return 0 }
+        // `(…)` rows of five placeholders from $3 and the record's rank.
+        var binds: [SQLValue] = []
+        var rows: [String] = []
+        for (index, record) in records.enumerated() {
+            let at = 3 + binds.count
+            binds += [.text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
+                      .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self))]
+            rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
         }
+        let count = Int64(records.count)
         let upsert = """
             ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
                 deleted = 0, data = excluded.data, updated_at = excluded.updated_at
             """
-        /// `(…)` rows of five placeholders from `$first` and the record's rank, and their binds.
-        func rows(from first: Int) throws -> (String, [SQLValue]) {
-            var binds: [SQLValue] = []
-            var rows: [String] = []
-            for (index, record) in records.enumerated() {
-                let at = first + binds.count
-                binds += [.text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
-                          .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self))]
-                rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
-            }
-            return (rows.joined(separator: ", "), binds)
-        }
         if db.dialect == .postgresql {
-            let (values, binds) = try rows(from: 3)
-            try await db.execute("""
+            let written = try await db.query("""
                 WITH counter AS (UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version)
                 INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
                 SELECT v.collection, v.record_id, v.role, v.path, counter.last_version - $1 + v.n, 0, v.data, $2
-                FROM counter, (VALUES \(values)) AS v (collection, record_id, role, path, data, n)
+                FROM counter, (VALUES \(rows.joined(separator: ", "))) AS v (collection, record_id, role, path, data, n)
                 \(upsert)
-                """, [.integer(Int64(records.count)), .integer(now)] + binds)
-            return
+                RETURNING version
+                """, [.integer(count), .integer(now)] + binds)
+            guard let last = try written.map({ try $0.int64("version") }).max() else { throw DatabaseError.engine("sync_state has no row") }
+            return last
         }
-        guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
-                                           [.integer(Int64(records.count))]) else {
+        guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version", [.integer(count)]) else {
             throw DatabaseError.engine("sync_state has no row")
         }
-        let (values, binds) = try rows(from: 3)
+        let last = try row.int64("last_version")
         // SQLite reads VALUES columns as column1…; `WHERE true` keeps ON CONFLICT from parsing as a join clause.
         try await db.execute("""
             INSERT INTO sync_records (collection, record_id, role, path, data, version, deleted, updated_at)
-            SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(values)) WHERE true
+            SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(rows.joined(separator: ", "))) WHERE true
             \(upsert)
-            """, [.integer(try row.int64("last_version") - Int64(records.count)), .integer(now)] + binds)
+            """, [.integer(last - count), .integer(now)] + binds)
+        return last
     }
 
     /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.

@@ -1,0 +1,33 @@
+import Logging
+import ServiceLifecycle
+
+/// Work the server repeats on a timer for as long as it runs (purges, reminders, signatures):
+/// the first run after one interval (at start the migrations may not have run yet), a failure
+/// logged and retried at the next tick, and optionally one last run at shutdown.
+struct PeriodicService: Service {
+    /// Names the work in the failure log line: "<name> failed".
+    let name: String
+    let interval: Duration
+    var runsAtShutdown = false
+    let logger: Logger
+    let work: @Sendable () async throws -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { return }
+                await once()
+            }
+        }
+        if runsAtShutdown { await once() }
+    }
+
+    private func once() async {
+        do {
+            try await work()
+        } catch {
+            logger.error("\(name) failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
