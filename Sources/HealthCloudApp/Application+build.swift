@@ -74,7 +74,7 @@ public func buildApplication(
     if let service = database.database as? any Service {
         app.addServices(service)
     }
-    app.addServices(PeriodicService.auditCheckpoints(audit: database.audit, interval: configuration.auditCheckpointInterval, logger: logger))
+    app.addServices(PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger))
     app.addServices(watcher)
     app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))

@@ -73,7 +73,7 @@ public struct AccountsStep: DemoStep {
         ]
         progress.setTotal(plan.count + 3)
         let hasher = PasswordHasher(iterations: context.passwordIterations)
-        let now = Int64(Date().timeIntervalSince1970)
+        let now = Int64(context.today.timeIntervalSince1970)
         var staff: [StaffAccount] = []
         for (username, role, scope, displayName) in plan {
             let password = Self.randomPassword()

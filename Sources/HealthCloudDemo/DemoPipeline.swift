@@ -16,7 +16,9 @@ public protocol DemoStep: Sendable {
 public struct DemoContext: Sendable {
     public var database: AppDatabase
     public var reference: ReferenceData
-    /// The demo's "today" (Asia/Shanghai calendar day); history ends the day before.
+    /// The demo's "now": its Asia/Shanghai calendar day is the demo's today (history ends the
+    /// day before), and accounts are made at this instant. Always given, never read from the
+    /// system, so a test's demo is the same on every day it runs.
     public var today: Date
     public var seed: UInt64
     /// Where files a person needs (demo-accounts.json) are written.
@@ -25,7 +27,7 @@ public struct DemoContext: Sendable {
     public var passwordIterations: Int
 
     public init(
-        database: AppDatabase, reference: ReferenceData, dataDirectory: String, today: Date = Date(), seed: UInt64 = 2022,
+        database: AppDatabase, reference: ReferenceData, dataDirectory: String, today: Date, seed: UInt64 = 2022,
         passwordIterations: Int = 60_000
     ) {
         self.database = database

@@ -147,7 +147,7 @@ struct Demo: AsyncParsableCommand {
     /// `HEALTHCLOUD_DEMO_HISTORY_DAYS` shortens the report history (test servers use a few weeks).
     static func fill(_ database: AppDatabase, dataDirectory: String, passwordIterations: Int) async throws {
         let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory,
-                                  passwordIterations: passwordIterations)
+                                  today: Date(), passwordIterations: passwordIterations)
         var pipeline = DemoPipeline.standard
         if let text = ProcessInfo.processInfo.environment["HEALTHCLOUD_DEMO_HISTORY_DAYS"], let days = Int(text), (0...3650).contains(days) {
             pipeline = DemoPipeline.standard(historyDays: days)

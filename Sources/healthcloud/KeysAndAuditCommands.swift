@@ -83,7 +83,7 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let (seq, kid) = try await storage.withDatabase { database, _, keys in
-                (try await database.audit.checkpoint(), keys.signingKeyID)
+                (try await database.audit.checkpoint(at: Date()), keys.signingKeyID)
             }
             print(seq.map { "signed checkpoint at row \($0) with \(kid)" } ?? "the log is empty")
         }
@@ -147,8 +147,8 @@ struct BenchIngestDay: AsyncParsableCommand {
 
     func run() async throws {
         let (count, seconds) = try await storage.withDatabase { database, configuration, _ in
-            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory)
-            let today = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970))
+            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory, today: Date())
+            let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
             return try await ReportHistoryStep().benchmarkDay(context, day: today)
         }
         print("\(count) reports in \(String(format: "%.2f", seconds)) s (\(Int((Double(count) / seconds).rounded())) reports/s)")
@@ -170,7 +170,7 @@ struct Replay2022Reports: AsyncParsableCommand {
             throw ValidationError("--from and --to must be dates YYYY-MM-DD, from on or before to, at most 400 days apart.")
         }
         let days = try await storage.withDatabase { database, configuration, _ in
-            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory)
+            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory, today: Date())
             return try await ReportHistoryStep().replay2022(context, from: first, through: last).map { day in
                 JSONValue.object(["date": .string(day.day.description), "reports": .array(day.submissions.map { submission in
                     .object(["campusId": .integer(Int64(submission.campusId)), "date": .string(submission.date.description), "report": submission.body])

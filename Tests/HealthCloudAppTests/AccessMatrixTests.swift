@@ -106,8 +106,8 @@ import Testing
         try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
             try await database.migrate()
             _ = try await DemoPipeline.forTests.run(DemoContext(database: database, reference: try ReferenceData.bundled(),
-                                                                dataDirectory: directory, passwordIterations: 1_000))
-            let (router, registry) = try buildRouter(configuration, dependencies: AppDependencies(database: database, sms: sms))
+                                                                dataDirectory: directory, today: TestClock.now, passwordIterations: 1_000))
+            let (router, registry) = try buildRouter(configuration, dependencies: AppDependencies(database: database, clock: .test, sms: sms))
 
             // 1. Every route the router serves has a declaration.
             for route in router.routes {

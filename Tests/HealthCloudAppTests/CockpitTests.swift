@@ -101,7 +101,7 @@ import Testing
             #expect(try institution.status == .badRequest && (try institution.apiError().field) == "scope")
 
             // Trend: columnar, daily / weekly / monthly, bounded.
-            let yesterday = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970)) - 1
+            let yesterday = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970)) - 1
             let from = yesterday - 364
             let trend = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.occupancyRate&from=\(from)&to=\(yesterday)", token: city)
             #expect(trend.status == .ok, "\(String(buffer: trend.body))")
@@ -142,7 +142,7 @@ import Testing
                                                              "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2)])])
                 let result = try await database.ingestion.ingest([ReportSubmission(
                     campusId: ruijinId, date: yesterday + 1, body: body, correctionReason: nil, submittedBy: nil,
-                    submittedAt: Int64(Date().timeIntervalSince1970))], today: yesterday + 1)
+                    submittedAt: Int64(TestClock.now.timeIntervalSince1970))], today: yesterday + 1)
                 guard case .accepted = result[0] else { Issue.record("today's report: \(result)"); return }
             }
             let listed = try await client.get("/api/v1/warnings?scope=\(ruijinScope)", token: ruijin)

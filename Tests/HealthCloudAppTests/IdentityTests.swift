@@ -68,7 +68,7 @@ import Testing
 
     @Test func aCodeExpiresAfterFiveMinutes() async throws {
         let sms = DevSMSSink()
-        let clock = ManualClock()
+        let clock = ManualClock(TestClock.start)
         try await withTestApp(.sqlite, clock: clock.clock, sms: sms) { client in
             let phone = "13600001111"
             _ = try await client.send(.post, "/api/v1/auth/otp", json: ["phone": phone])
@@ -115,7 +115,7 @@ import Testing
 
     @Test func idleStaffSessionsExpireButAccessTokensRefresh() async throws {
         let directory = scratchDirectory()
-        let clock = ManualClock()
+        let clock = ManualClock(TestClock.start)
         try await withTestApp(.sqlite, demo: true, clock: clock.clock, dataDirectory: directory) { client in
             let accounts = try DemoAccounts(directory: directory)
             let tokens = try await client.signIn(try accounts.staff("doctor.ruijin"), at: clock.clock.now)
@@ -137,7 +137,7 @@ import Testing
 
     @Test func fiveFailuresLockForFifteenMinutesAndTOTPCodesAreSingleUse() async throws {
         let directory = scratchDirectory()
-        let clock = ManualClock()
+        let clock = ManualClock(TestClock.start)
         try await withTestApp(.sqlite, demo: true, clock: clock.clock, dataDirectory: directory) { client in
             let accounts = try DemoAccounts(directory: directory)
             let pharmacist = try accounts.staff("pharmacist.ruijin")
@@ -186,7 +186,7 @@ import Testing
             #expect(uri.hasPrefix("otpauth://totp/HealthCloud:nurse.li?secret="))
             let secretText = try #require(try enrolment.json()["secret"] as? String)
             let secret = try #require(Base32.decode(secretText))
-            let done = try await client.send(.post, "/api/v1/auth/staff/mfa", json: ["mfaToken": mfaToken, "code": TOTP(secret: secret).code(at: Date())])
+            let done = try await client.send(.post, "/api/v1/auth/staff/mfa", json: ["mfaToken": mfaToken, "code": TOTP(secret: secret).code(at: TestClock.now)])
             #expect(done.status == .ok)
             let again = try await client.send(.post, "/api/v1/auth/staff/mfa/enrol", json: ["mfaToken": mfaToken])
             #expect(again.status == .unauthorized, "the sign-in step token is used up")
@@ -254,7 +254,7 @@ import Testing
             let kid = try #require(current["kid"] as? String)
             #expect(kid == TestDatabase.keys.signingKeyID)
             let published = try SM2PublicKey(pemRepresentation: try #require(current["publicKeyPem"] as? String))
-            let now = Date()
+            let now = TestClock.now
             let token = try SignedToken.sign(claims: [:], type: "certificate", issuedAt: now, expiresAt: now.addingTimeInterval(60),
                                              key: TestDatabase.keys.signingKey, keyID: kid)
             #expect(try SignedToken.verify(token, publicKeys: [kid: published], now: now)["typ"] as? String == "certificate")

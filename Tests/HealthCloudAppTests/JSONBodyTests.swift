@@ -45,7 +45,7 @@ import Testing
 
     /// Over a real socket, through the application's middleware: a route that reads JSON.
     @Test func malformedJSONOverHTTPIsA400WithTheErrorShape() async throws {
-        let (router, registry) = try buildRouter(AppConfiguration(maxBodySize: 1024), dependencies: AppDependencies(database: try await Self.scratchDatabase(), sms: DevSMSSink()))
+        let (router, registry) = try buildRouter(AppConfiguration(maxBodySize: 1024), dependencies: AppDependencies(database: try await Self.scratchDatabase(), clock: .test, sms: DevSMSSink()))
         Routes(router: router, prefix: "", registry: registry).post("test/orders", .open) { request, context -> Response in
             let order = try await JSONBody.decode(Order.self, from: request, context: context)
             return try JSONResponse.encode(["campusId": order.campusId])

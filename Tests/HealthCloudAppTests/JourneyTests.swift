@@ -88,7 +88,7 @@ import Testing
             let precheckId = try #require(triage["id"] as? Int)
 
             // Book the current window at the kiosk's clinic; a second booking that day is refused.
-            let slot = try await Self.slot(client, site: site, now: Date())
+            let slot = try await Self.slot(client, site: site, now: TestClock.now)
             let booked = try await Self.book(client, token: patient, slot: slot, precheck: precheckId)
             #expect(booked.status == .created, "\(String(buffer: booked.body))")
             let appointment = try #require(try booked.json()["id"] as? Int)
@@ -101,7 +101,7 @@ import Testing
             let pass = try await client.get("/api/v1/appointments/\(appointment)/pass", token: patient)
             #expect(pass.status == .ok && pass.headers[.cacheControl] == "private, no-store")
             let token = try #require(try pass.json()["token"] as? String)
-            let claims = try SignedToken.verify(token, publicKeys: TestDatabase.keys.verificationKeys, now: Date(), expectedType: "visit")
+            let claims = try SignedToken.verify(token, publicKeys: TestDatabase.keys.verificationKeys, now: TestClock.now, expectedType: "visit")
             #expect(claims["apt"] as? Int == appointment && claims["site"] as? Int == site && (claims["jti"] as? String)?.isEmpty == false)
             #expect(Set(claims.keys) == ["kid", "typ", "iat", "nbf", "exp", "jti", "apt", "site"], "nothing personal in the pass")
             let svg = try await client.get("/api/v1/appointments/\(appointment)/pass.svg", token: patient)
@@ -196,7 +196,7 @@ import Testing
             #expect(sentinels.first?["kind"] as? String == "fever_sentinel")
 
             let sentinelSite = try #require(sentinels.first?["id"] as? Int)
-            let tomorrow = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970)) + 1
+            let tomorrow = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970)) + 1
             let sentinelSlots = try await client.get("/api/v1/sites/\(sentinelSite)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]]
             #expect(sentinelSlots?.map { $0["start"] as? String } == ["08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00"])
             let sentinelSlot = try #require(sentinelSlots?.first?["id"] as? Int)
@@ -233,7 +233,7 @@ import Testing
     func theKioskRefusesEachBadPassWithItsOwnCode(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         let sms = DevSMSSink()
-        let time = ManualClock()
+        let time = ManualClock(TestClock.start)
         try await withTestApp(engine, demo: true, clock: time.clock, sms: sms, dataDirectory: directory) { client in
             let accounts = try DemoAccounts(directory: directory)
             let kioskAccount = try accounts.staff("kiosk.ruijin-fever")
@@ -338,7 +338,7 @@ import Testing
         try await withTestApp(engine, demo: true, sms: sms, dataDirectory: directory) { client in
             let accounts = try DemoAccounts(directory: directory)
             let site = try Self.siteId(try accounts.staff("kiosk.ruijin-fever").scope)
-            let tomorrow = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970)) + 1
+            let tomorrow = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970)) + 1
             let slots = try #require(try await client.get("/api/v1/sites/\(site)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]])
             let slot = try #require(slots.first { $0["start"] as? String == "10:00" })
             #expect(slot["capacity"] as? Int == 20)

@@ -156,7 +156,7 @@ struct FixedToken: SyncAuthenticator {
                     queued += 1
                 }
             }
-            let today = Day(shanghaiTimeOf: Int64(Date().timeIntervalSince1970))
+            let today = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970))
             for occupied in [30, 5, 40, 6] {  // broken, fine, broken, fine: findings come and go
                 try await devices[3].client.mutate("submitReport", args: .object([
                     "campusId": .integer(campus), "date": .string(today.description),

@@ -118,7 +118,7 @@ import Testing
     @Test(arguments: TestEngine.available)
     func aDeviceSyncsAcknowledgesAndSurvivesExpiryAndRestart(engine: TestEngine) async throws {
         let directory = scratchDirectory()
-        let time = ManualClock()
+        let time = ManualClock(TestClock.start)
         try await withTestApp(engine, demo: true, pipeline: Self.pipeline, mode: .live, clock: time.clock, dataDirectory: directory) { client in
             let port = try #require(client.port)
             let base = URL(string: "http://127.0.0.1:\(port)")!

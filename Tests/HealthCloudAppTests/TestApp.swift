@@ -19,7 +19,7 @@ func withTestApp<T: Sendable>(
     demo: Bool = false,
     pipeline: DemoPipeline = .forTests,
     mode: TestingSetup = .router,
-    clock: AppClock = .system,
+    clock: AppClock = .test,
     sms: DevSMSSink = DevSMSSink(),
     dataDirectory: String? = nil,
     configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
@@ -38,7 +38,7 @@ func withTestApp<T: Sendable>(
     demo: Bool = false,
     pipeline: DemoPipeline = .forTests,
     mode: TestingSetup = .router,
-    clock: AppClock = .system,
+    clock: AppClock = .test,
     sms: DevSMSSink = DevSMSSink(),
     dataDirectory: String? = nil,
     configure: @Sendable (inout AppConfiguration) -> Void = { _ in },
@@ -61,7 +61,7 @@ func withTestApp<T: Sendable>(
         hooks: AppHooks(prepare: { database in
             guard demo else { return }
             _ = try await pipeline.run(DemoContext(
-                database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory, passwordIterations: 1_000
+                database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory, today: clock.now, passwordIterations: 1_000
             ))
         })
     )
@@ -99,6 +99,11 @@ extension TestResponse {
 struct TestResponseError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension AppClock {
+    /// The tests' clock (HC_TEST_DATE): the app and its demo data see the same fixed calendar.
+    static let test = AppClock { TestClock.now }
 }
 
 extension DemoPipeline {
@@ -152,7 +157,7 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
 
 extension TestClientProtocol {
     /// Password then TOTP (the server's own TOTP here; tools/checks does it with pyotp).
-    func signIn(_ account: DemoAccounts.Staff, at date: Date = Date()) async throws -> (access: String, refresh: String) {
+    func signIn(_ account: DemoAccounts.Staff, at date: Date = TestClock.now) async throws -> (access: String, refresh: String) {
         let mfaToken: String = try await execute(uri: "/api/v1/auth/staff/login", method: .post,
                                                  body: jsonBody(["username": account.username, "password": account.password])) { response throws in
             #expect(response.status == .ok, "\(String(buffer: response.body))")

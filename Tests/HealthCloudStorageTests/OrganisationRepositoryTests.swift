@@ -81,7 +81,7 @@ import Testing
     @Test(arguments: TestEngine.available)
     func demoFillsTheCityOnceAndOnlyOnce(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            let context = DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: Self.scratchDirectory(), passwordIterations: 1_000)
+            let context = DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: Self.scratchDirectory(), today: TestClock.start, passwordIterations: 1_000)
             let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep()])
             let first = try await pipeline.run(context)
             #expect(first.allSatisfy { $0.ranNow })
@@ -105,7 +105,7 @@ import Testing
     func bothEnginesHoldTheSameDemoCity() async throws {
         @Sendable func snapshot(_ engine: TestEngine) async throws -> ([Institution], [DistrictSummary], Campus?) {
             try await TestDatabase.with(engine) { app in
-                _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: DemoPipelineTests.scratchDirectory()))
+                _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: DemoPipelineTests.scratchDirectory(), today: TestClock.start))
                 return (
                     try await app.organisations.institutions(districtCode: nil),
                     try await app.organisations.districtSummaries(),

@@ -32,7 +32,7 @@ import Testing
     @Test(arguments: TestEngine.available)
     func anEditedRoleAssignmentIsDetected(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: NSTemporaryDirectory()))
+            _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: NSTemporaryDirectory(), today: TestClock.start))
             let id = try await app.identity.createStaff(
                 username: "leader.x", displayName: "X", passwordHash: "-", totpSecret: nil, totpConfirmed: false,
                 assignments: [RoleAssignment(role: .leader, scope: .district("310115"))], now: 1_700_000_000)
@@ -50,7 +50,7 @@ import Testing
 @Suite struct AuditLogTests {
     static func fill(_ app: AppDatabase, rows: Int) async throws {
         for index in 1...rows {
-            try await app.audit.append(AuditEntry(actorAccount: index % 7, actorRole: "admin", action: "pii_read",
+            try await app.audit.append(AuditEntry(at: Timestamp.iso8601(TestClock.now), actorAccount: index % 7, actorRole: "admin", action: "pii_read",
                                                   target: "account:\(index)", result: "success", clientIP: "127.0.0.1",
                                                   requestID: "r\(index)", detail: "phone"))
         }
@@ -73,7 +73,7 @@ import Testing
     func anUntouchedLogVerifiesWithItsCheckpoints(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
             try await Self.fill(app, rows: 230)
-            #expect(try await app.audit.checkpoint() == 230)
+            #expect(try await app.audit.checkpoint(at: TestClock.now) == 230)
             let result = try await app.audit.verify(publicKeys: TestDatabase.keys.verificationKeys)
             #expect(result.intact, "\(result)")
             #expect(result.rows == 230)
@@ -102,7 +102,7 @@ import Testing
             try await Self.fill(app, rows: 120)
             // The server signs the head periodically; without a signature past row 110, a cut
             // tail with a rewritten head would be indistinguishable from a shorter log.
-            #expect(try await app.audit.checkpoint() == 120)
+            #expect(try await app.audit.checkpoint(at: TestClock.now) == 120)
             try await Self.dropGuards(app)
             let expectedSeq: Int64
             try await app.database.write { db in
@@ -142,7 +142,7 @@ import Testing
                 for worker in 0..<8 {
                     group.addTask {
                         for index in 0..<25 {
-                            try await app.audit.append(AuditEntry(actorAccount: worker, actorRole: "doctor", action: "read",
+                            try await app.audit.append(AuditEntry(at: Timestamp.iso8601(TestClock.now), actorAccount: worker, actorRole: "doctor", action: "read",
                                                                   target: "patient:\(index)", result: "success"))
                         }
                     }

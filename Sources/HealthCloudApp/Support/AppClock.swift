@@ -19,7 +19,7 @@ public struct AppClock: Sendable {
 public final class ManualClock: Sendable {
     private let current: Mutex<Date>
 
-    public init(_ start: Date = Date()) {
+    public init(_ start: Date) {
         current = Mutex(start)
     }
 

@@ -15,7 +15,7 @@ public struct AuditEntry: Sendable, Equatable {
     public var detail: String
 
     public init(
-        at: String = Timestamp.nowISO8601(), actorAccount: Int?, actorRole: String, action: String, target: String,
+        at: String, actorAccount: Int?, actorRole: String, action: String, target: String,
         result: String, clientIP: String = "", requestID: String = "", detail: String = ""
     ) {
         self.at = at
@@ -89,27 +89,26 @@ public struct AuditLog: Sendable {
                   .text(entry.detail), .text(previous), .text(hash)])
         try await db.execute("UPDATE audit_head SET hash = $1 WHERE id = 1", [.text(hash)])
         if seq % checkpointInterval == 0 {
-            try await writeCheckpoint(seq: seq, hash: hash, in: db)
+            try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at, in: db)
         }
         return seq
     }
 
-    /// Signs the current head now (if it is not signed yet); returns its sequence number.
+    /// Signs the current head at `time` (if it is not signed yet); returns its sequence number.
     @discardableResult
-    public func checkpoint() async throws -> Int64? {
+    public func checkpoint(at time: Date) async throws -> Int64? {
         try await database.write { db in
             guard let head = try await db.first("SELECT seq, hash FROM audit_head WHERE id = 1") else { return nil }
             let seq = try head.int64("seq")
             guard seq > 0 else { return nil }
             if try await db.first("SELECT seq FROM audit_checkpoints WHERE seq = $1", [.integer(seq)]) != nil { return seq }
-            try await writeCheckpoint(seq: seq, hash: try head.string("hash"), in: db)
+            try await writeCheckpoint(seq: seq, hash: try head.string("hash"), signedAt: Timestamp.iso8601(time), in: db)
             return seq
         }
     }
 
-    private func writeCheckpoint(seq: Int64, hash: String, in db: any SQLExecutor) async throws {
+    private func writeCheckpoint(seq: Int64, hash: String, signedAt: String, in db: any SQLExecutor) async throws {
         guard let signingKey else { return }
-        let signedAt = Timestamp.nowISO8601()
         let signature = try signingKey.signature(for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: signedAt))
         try await db.execute("INSERT INTO audit_checkpoints (seq, hash, signed_at, kid, signature) VALUES ($1, $2, $3, $4, $5)",
                              [.integer(seq), .text(hash), .text(signedAt), .text(signingKeyID), .text(Base64URL.encode(signature))])
