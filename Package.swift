@@ -44,6 +44,14 @@ let package = Package(
             name: "HealthCloudDomain",
             swiftSettings: swiftSettings
         ),
+        /// The Debian Jansson, the JSON parser of request bodies: one linear pass, byte-exact
+        /// object keys, duplicate keys refused (Foundation's decoder is cubic in the depth of
+        /// free-form values and merges canonically equivalent keys).
+        .systemLibrary(
+            name: "CJansson",
+            pkgConfig: "jansson",
+            providers: [.apt(["libjansson-dev"])]
+        ),
         /// The Debian zlib, for gzip of cached response bodies.
         .systemLibrary(
             name: "CZlib",
@@ -116,6 +124,7 @@ let package = Package(
                 "HealthCloudStorage",
                 "HealthCloudSync",
                 "CZlib",
+                "CJansson",
                 "CQREncode",
                 "CPNG",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -23,6 +23,14 @@ public struct AppConfiguration: Sendable {
     public var auditCheckpointInterval: Duration = .seconds(300)
     /// Days a sync tombstone is kept (SyncProtocol/SPEC.md §1).
     public var syncTombstoneDays = 30
+    /// Live sockets and waiting long polls per session and per account (docs/security.md).
+    public var syncLive = SyncLiveLimits()
+    /// Proxies whose `X-Forwarded-For` names the client (`HEALTHCLOUD_TRUSTED_PROXIES`); none by default.
+    public var trustedProxies = TrustedProxies()
+    /// Read deadline, idle timeout and header-size limit of every connection.
+    public var connectionLimits = ConnectionLimits()
+    /// The bearer credential Prometheus scrapes `/metrics` with; without one `/metrics` answers 404.
+    public var metricsToken: String?
 
     public init(
         hostname: String = "127.0.0.1",
@@ -65,7 +73,8 @@ public struct AppConfiguration: Sendable {
     }
 
     /// Reads `HEALTHCLOUD_HOSTNAME`, `HEALTHCLOUD_PORT`, `HEALTHCLOUD_DATABASE_URL`,
-    /// `HEALTHCLOUD_LOG_LEVEL` and `HEALTHCLOUD_MAX_BODY_BYTES` over the defaults.
+    /// `HEALTHCLOUD_LOG_LEVEL`, `HEALTHCLOUD_MAX_BODY_BYTES` and the rest below over the defaults
+    /// (connection limits and the metrics credential: docs/security.md).
     public static func fromEnvironment(_ environment: [String: String]) throws -> AppConfiguration {
         var configuration = AppConfiguration()
         if let hostname = environment["HEALTHCLOUD_HOSTNAME"], !hostname.isEmpty {
@@ -116,6 +125,48 @@ public struct AppConfiguration: Sendable {
             }
             configuration.maxBodySize = value
         }
+        if let seconds = environment["HEALTHCLOUD_READ_TIMEOUT_SECONDS"], !seconds.isEmpty {
+            guard let value = Int64(seconds), (1...3600).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_READ_TIMEOUT_SECONDS", value: seconds, expected: "1 to 3600")
+            }
+            configuration.connectionLimits.readTimeout = .seconds(value)
+        }
+        if let seconds = environment["HEALTHCLOUD_IDLE_TIMEOUT_SECONDS"], !seconds.isEmpty {
+            guard let value = Int64(seconds), (1...3600).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_IDLE_TIMEOUT_SECONDS", value: seconds, expected: "1 to 3600")
+            }
+            configuration.connectionLimits.idleTimeout = .seconds(value)
+        }
+        if let bytes = environment["HEALTHCLOUD_MAX_HEADER_BYTES"], !bytes.isEmpty {
+            guard let value = Int(bytes), (1024...(1 << 20)).contains(value) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_MAX_HEADER_BYTES", value: bytes, expected: "1024 to 1048576")
+            }
+            configuration.connectionLimits.maxHeaderBytes = value
+        }
+        if let token = environment["HEALTHCLOUD_METRICS_TOKEN"], !token.isEmpty {
+            guard token.utf8.count >= 16, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_METRICS_TOKEN", value: "…", expected: "at least 16 printable ASCII characters")
+            }
+            configuration.metricsToken = token
+        }
+        if let proxies = environment["HEALTHCLOUD_TRUSTED_PROXIES"], !proxies.isEmpty {
+            guard let value = TrustedProxies(proxies) else {
+                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_TRUSTED_PROXIES", value: proxies, expected: "addresses or CIDR ranges, comma-separated")
+            }
+            configuration.trustedProxies = value
+        }
+        for (variable, limit) in [("HEALTHCLOUD_SYNC_SOCKETS_PER_SESSION", \SyncLiveLimits.socketsPerSession),
+                                  ("HEALTHCLOUD_SYNC_SOCKETS_PER_ACCOUNT", \SyncLiveLimits.socketsPerAccount),
+                                  ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_SESSION", \SyncLiveLimits.longPollsPerSession),
+                                  ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_ACCOUNT", \SyncLiveLimits.longPollsPerAccount)] {
+            guard let text = environment[variable], !text.isEmpty else { continue }
+            guard let value = Int(text), (1...10_000).contains(value) else {
+                throw ConfigurationError.invalid(variable: variable, value: text, expected: "1 to 10000")
+            }
+            configuration.syncLive[keyPath: limit] = value
+        }
+        // Sign-in limits and lockout (docs/security.md).
+        try configuration.identity.read(environment)
         return configuration
     }
 }

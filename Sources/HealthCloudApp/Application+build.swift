@@ -13,13 +13,17 @@ public struct AppHooks: Sendable {
     public var prepare: @Sendable (AppDatabase) async throws -> Void
     /// Runs once the server listens, with the port it got.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void
+    /// Counts what the live side of sync asks the database (tests, benchmarks).
+    public var syncLiveCounters: SyncLiveCounters
 
     public init(
         prepare: @escaping @Sendable (AppDatabase) async throws -> Void = { _ in },
-        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in },
+        syncLiveCounters: SyncLiveCounters = SyncLiveCounters()
     ) {
         self.prepare = prepare
         self.onServerRunning = onServerRunning
+        self.syncLiveCounters = syncLiveCounters
     }
 }
 
@@ -29,11 +33,19 @@ public struct AppDependencies: Sendable {
     public var database: AppDatabase
     public var clock: AppClock
     public var sms: any SMSSender
+    /// The real-name verification source; nil: the dev register in demo mode, else none.
+    public var verifier: (any IdentityVerifier)?
+    /// Authorization refusals, audited per caller and burst.
+    let refusals: RefusalAudit
+    /// The live side of sync (watcher, caps, session memory) shared with the socket upgrade; nil: the router's own.
+    var live: SyncLiveHub?
 
-    public init(database: AppDatabase, clock: AppClock = .system, sms: any SMSSender) {
+    public init(database: AppDatabase, clock: AppClock = .system, sms: any SMSSender, verifier: (any IdentityVerifier)? = nil) {
         self.database = database
         self.clock = clock
         self.sms = sms
+        self.verifier = verifier
+        refusals = RefusalAudit(log: database.audit, clock: clock)
     }
 }
 
@@ -50,17 +62,18 @@ public func buildApplication(
     var logger = logger
     logger.logLevel = configuration.logLevel
     let database = AppDatabase(try configuration.database.open(logger: logger), keys: keys)
-    let dependencies = AppDependencies(
+    var dependencies = AppDependencies(
         database: database, clock: clock,
         sms: sms ?? (configuration.demo ? DevSMSSink() : UnconfiguredSMSSender())
     )
+    let hub = SyncLiveHub(database: database, clock: clock, configuration: configuration, counters: hooks.syncLiveCounters)
+    dependencies.live = hub
     let (router, _) = try buildRouter(configuration, dependencies: dependencies)
-    let watcher = SyncWatcher(sync: database.sync)
-    let live = SyncLive(database: database, directory: ScopeDirectory(database: database), watcher: watcher, clock: clock)
+    let live = SyncLive(database: database, directory: ScopeDirectory(database: database), hub: hub, clock: clock)
 
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade { request, _, _ in try await live.shouldUpgrade(request) },
+        server: .http1WebSocketUpgrade(limits: configuration.connectionLimits) { request, channel, _ in try await live.shouldUpgrade(request, channel: channel) },
         configuration: .init(
             address: .hostname(configuration.hostname, port: configuration.port),
             serverName: "HealthCloud-BFF"
@@ -75,9 +88,10 @@ public func buildApplication(
         app.addServices(service)
     }
     app.addServices(PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger))
-    app.addServices(watcher)
+    app.addServices(hub.watcher)
     app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
+    app.addServices(PeriodicService.refusalBursts(dependencies.refusals, logger: logger))
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()
@@ -99,11 +113,15 @@ public func buildRouter(
     let audit = AuditTrail(log: database.audit, clock: clock)
     let directory = ScopeDirectory(database: database)
     let registry = AccessRegistry()
-    let identity = try IdentityService(database: database, policy: configuration.identity, clock: clock, sms: dependencies.sms, audit: audit)
+    let live = dependencies.live ?? SyncLiveHub(database: database, clock: clock, configuration: configuration)
+    let identity = try IdentityService(database: database, policy: configuration.identity, clock: clock, sms: dependencies.sms, audit: audit,
+                                       verifier: dependencies.verifier ?? (configuration.demo ? DevIdentityRegister() : UnconfiguredIdentityVerifier()))
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Outermost first: id and access log, metrics of what was really sent, error shaping,
-    // body limit, then each route's declared access.
+    // Outermost first: security headers, id and access log, metrics of what was really sent,
+    // error shaping, body limit, then each route's declared access.
+    router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
@@ -111,13 +129,13 @@ public func buildRouter(
     router.add(middleware: AuthorizationMiddleware(
         registry: registry,
         authenticator: Authenticator(database: database, clock: clock, audit: audit,
-                                     cache: configuration.identity.sessionCacheSeconds > 0
-                                         ? SessionCache(lifetime: .seconds(configuration.identity.sessionCacheSeconds)) : nil),
-        directory: directory
+                                     cache: live.sessions),
+        directory: directory,
+        refusals: dependencies.refusals
     ))
 
     let root = Routes(router: router, prefix: "", registry: registry)
-    OperationsController(database: database, registry: PrometheusMetrics.registry).addRoutes(to: root)
+    OperationsController(database: database, registry: PrometheusMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: root)
     let api = root.group("api/v1")
     OrganisationsController(repository: database.organisations).addRoutes(to: api)
     KeysController(keys: database.protection.keys).addRoutes(to: api)
@@ -136,9 +154,10 @@ public func buildRouter(
     AppointmentsController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     CheckInController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     SyncController(database: database, directory: directory, clock: clock, cockpit: cockpit, homes: CockpitService(database: database),
-                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks)).addRoutes(to: api)
+                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks),
+                   live: live).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
-        DevController(sink: sink).addRoutes(to: api)
+        DevController(sink: sink, register: identity.verifier as? DevIdentityRegister).addRoutes(to: api)
     }
 
     answerUnsupportedMethods(on: router, registry: registry)

@@ -18,7 +18,7 @@ public struct PullRequest: Codable, Sendable, Equatable {
     public var clientId: String
     public var cursor: String?
     public var limit: Int?
-    /// Long poll: hold an empty answer up to this many seconds (1–25).
+    /// Long poll: hold an empty answer up to this many seconds (0–25; 0 answers at once).
     public var waitSeconds: Int?
 
     public init(protocolVersion: Int = SyncVersion.protocolVersion, schemaVersion: Int = SyncVersion.schemaVersion, clientId: String,
@@ -163,21 +163,34 @@ public struct SyncCursor: Codable, Sendable, Equatable {
     public var g: String
     /// The schema version it was issued for.
     public var s: Int
+    /// The history epoch of the change log it counts in (nil: issued before epochs, answered
+    /// with a reset once). Versions of another epoch mean nothing here (a restore, a new database).
+    public var e: String?
+    /// While a reset snapshot is delivered over several pages: the high-water mark when it began.
+    /// Later pages may leave out tombstones at or below it (records the device never received).
+    public var m: Int64?
 
-    public init(version: Int64, grants: String, schemaVersion: Int = SyncVersion.schemaVersion) {
+    public init(version: Int64, grants: String, schemaVersion: Int = SyncVersion.schemaVersion, epoch: String? = nil, snapshotMark: Int64? = nil) {
         self.v = 1
         self.n = version
         self.g = grants
         self.s = schemaVersion
+        self.e = epoch
+        self.m = snapshotMark
     }
 
     public var token: String {
-        Base64URL.encode(CanonicalJSON.bytes(.object(["v": .integer(Int64(v)), "n": .integer(n), "g": .string(g), "s": .integer(Int64(s))])))
+        var members: [String: JSONValue] = ["v": .integer(Int64(v)), "n": .integer(n), "g": .string(g), "s": .integer(Int64(s))]
+        if let e { members["e"] = .string(e) }
+        if let m { members["m"] = .integer(m) }
+        return Base64URL.encode(CanonicalJSON.bytes(.object(members)))
     }
 
+    /// Members this build does not know are ignored (SPEC.md §2): a change an older server
+    /// must not ignore changes `v`, which that server answers with a reset.
     public init?(token: String) {
         guard token.count <= 512, let bytes = Base64URL.decode(token),
-              let cursor = try? JSONDecoder().decode(SyncCursor.self, from: Data(bytes)), cursor.v == 1, cursor.n >= 0
+              let cursor = try? JSONDecoder().decode(SyncCursor.self, from: Data(bytes)), cursor.v == 1, cursor.n >= 0, (cursor.m ?? 0) >= 0
         else { return nil }
         self = cursor
     }

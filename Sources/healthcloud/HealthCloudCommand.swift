@@ -12,7 +12,7 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, BenchIngestDay.self, BenchVisitPasses.self, Replay2022Reports.self],
+        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, Sync.self, BenchIngestDay.self, BenchVisitPasses.self, BenchJSONDecode.self, Replay2022Reports.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -163,7 +163,7 @@ enum Banner {
             "HealthCloud BFF is serving on \(baseURL)  (storage: \(database)\(demo ? ", demo data" : ""))",
             "  health      \(baseURL)/healthz",
             "  readiness   \(baseURL)/readyz",
-            "  metrics     \(baseURL)/metrics",
+            "  metrics     \(baseURL)/metrics  (Authorization: Bearer $HEALTHCLOUD_METRICS_TOKEN; 404 when unset)",
             "  districts   \(baseURL)/api/v1/districts",
             "  hospitals   \(baseURL)/api/v1/institutions?district=310115",
             "  a campus    \(baseURL)/api/v1/campuses/1",

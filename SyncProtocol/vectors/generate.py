@@ -211,6 +211,17 @@ CURSOR_CASES = [
     ("no-padding-needed", {"v": 1, "n": 1234, "g": "0123456789abcdef", "s": 1}),
     ("schema-2", {"v": 1, "n": 7, "g": "a1b2c3d4e5f60718", "s": 2}),
     ("max-safe-version", {"v": 1, "n": 9007199254740991, "g": "ffffffffffffffff", "s": 1}),
+    ("with-epoch", {"v": 1, "n": 42, "g": "3f9a0c1d2b4e5f60", "s": 1, "e": "9b2f4c1d0a7e6f35"}),
+    ("snapshot-page-with-mark", {"v": 1, "n": 17, "g": "3f9a0c1d2b4e5f60", "s": 1, "e": "9b2f4c1d0a7e6f35", "m": 42}),
+    ("future-schema-with-epoch", {"v": 1, "n": 7, "g": "a1b2c3d4e5f60718", "s": 2, "e": "0123456789abcdef"}),
+]
+
+# Tokens a server reads, with members it does not know (ignored: SPEC.md §2), and what it reads.
+UNKNOWN_MEMBER_CASES = [
+    ("unknown-number-member", '{"e":"9b2f4c1d0a7e6f35","g":"3f9a0c1d2b4e5f60","n":42,"s":1,"v":1,"x":3}',
+     {"v": 1, "n": 42, "g": "3f9a0c1d2b4e5f60", "s": 1, "e": "9b2f4c1d0a7e6f35"}),
+    ("unknown-object-member", '{"g":"3f9a0c1d2b4e5f60","n":42,"s":1,"v":1,"z":{"a":[1,"b",null]}}',
+     {"v": 1, "n": 42, "g": "3f9a0c1d2b4e5f60", "s": 1}),
 ]
 
 
@@ -242,6 +253,9 @@ def invalid_tokens():
         ("json-null", raw("null"), "not a JSON object"),
         ("trailing-garbage", raw('{"g":"3f9a0c1d2b4e5f60","n":42,"s":1,"v":1}x'), "bytes after the JSON value"),
         ("invalid-utf8", b64url(b'{"g":"\xff\xfe","n":42,"s":1,"v":1}'), "not UTF-8"),
+        ("e-as-number", raw('{"e":12,"g":"3f9a0c1d2b4e5f60","n":42,"s":1,"v":1}'), "e must be a string"),
+        ("m-negative", raw('{"e":"9b2f4c1d0a7e6f35","g":"3f9a0c1d2b4e5f60","m":-1,"n":42,"s":1,"v":1}'), "m must be >= 0"),
+        ("m-as-string", raw('{"e":"9b2f4c1d0a7e6f35","g":"3f9a0c1d2b4e5f60","m":"42","n":42,"s":1,"v":1}'), "m must be an integer"),
     ]
     return [{"name": name, "token": tok, "reason": reason} for name, tok, reason in cases]
 
@@ -668,11 +682,16 @@ def build() -> dict:
                   for name, m in MUTATION_CASES],
     }
     files["cursor.json"] = {
-        "description": "Cursor tokens (SPEC.md §2): token = base64url without padding of the UTF-8 canonical JSON of {\"g\",\"n\",\"s\",\"v\"}. "
-                       "Clients treat tokens as opaque; a server reads each `token` back as `cursor`. Every `invalidTokens` entry is "
+        "description": "Cursor tokens (SPEC.md §2): token = base64url without padding of the UTF-8 canonical JSON of {\"e\"?,\"g\",\"m\"?,\"n\",\"s\",\"v\"} "
+                       "(e: history epoch, absent in cursors issued before epochs; m: a reset snapshot's starting mark, only while its pages "
+                       "are delivered). Clients treat tokens as opaque; a server reads each `token` back as `cursor` (a cursor without e, "
+                       "of another epoch or schema is then answered with a reset, §3.2). Each `unknownMembers` token has members the server "
+                       "does not know: it reads `cursor`, ignoring them. Every `invalidTokens` entry is "
                        "unreadable (the server answers it with a reset, §3.2): strict base64url (alphabet A-Z a-z 0-9 - _, no '=', no "
-                       "whitespace, zero unused trailing bits), UTF-8 JSON object, v == 1, n an integer >= 0, g a string, s an integer.",
+                       "whitespace, zero unused trailing bits), UTF-8 JSON object, v == 1, n an integer >= 0, g a string, s an integer, "
+                       "e a string and m an integer >= 0 when present.",
         "cases": [{"name": name, "cursor": c, "token": cursor_token(c)} for name, c in CURSOR_CASES],
+        "unknownMembers": [{"name": name, "token": b64url(text.encode("utf-8")), "cursor": c} for name, text, c in UNKNOWN_MEMBER_CASES],
         "invalidTokens": invalid_tokens(),
     }
     files["page-digest.json"] = {

@@ -83,10 +83,10 @@ import Testing
     }
 
     @Test func metricsCountRequestsByRouteAndStatus() async throws {
-        try await withTestApp(.sqlite) { client in
+        try await withTestApp(.sqlite, configure: { $0.metricsToken = "scrape-token-0123456789" }) { client in
             for _ in 0..<3 { try await client.execute(uri: "/healthz", method: .get) { _ in } }
             try await client.execute(uri: "/api/v1/campuses/0", method: .get) { _ in }
-            try await client.execute(uri: "/metrics", method: .get) { response throws in
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-token-0123456789"]) { response throws in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 let text = String(buffer: response.body)

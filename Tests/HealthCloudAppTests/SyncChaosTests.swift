@@ -88,7 +88,7 @@ struct FixedToken: SyncAuthenticator {
 }
 
 @Suite(.serialized) struct SyncChaosTests {
-    static let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: 14)])
+    static let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: 14), OpenWarningsStep()])
 
     static func device(base: URL, token: String, id: String, transport: any SyncTransport = URLSessionTransport()) throws -> SyncClient {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hc-chaos-\(id)-\(UUID().uuidString.prefix(6)).sqlite").path

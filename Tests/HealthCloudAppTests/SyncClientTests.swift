@@ -110,7 +110,7 @@ import Testing
         }
     }
 
-    static let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: 14)])
+    static let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep(), ReportHistoryStep(days: 14), OpenWarningsStep()])
 
     /// A leader's device: first sync, an optimistic acknowledgement that the server then confirms,
     /// a refused mutation that blocks nothing, a restart on the same file, and an access token

@@ -2,6 +2,7 @@ import Foundation
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDemo
+import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
 import HTTPTypes
@@ -109,6 +110,35 @@ extension AppClock {
 extension DemoPipeline {
     /// The demo without its two years of report history (that is its own, slower test).
     static var forTests: DemoPipeline { DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep()]) }
+}
+
+/// Today's report of a full ICU for the last two campuses of Pudong, Huangpu and Xuhui: six
+/// open red ICU warnings on any date. The demo's own warnings follow its calendar (seasons,
+/// weekends, restocking), so a test that needs open warnings adds these. (The last ones: the
+/// tests report for the demo accounts' campuses, Ruijin and Pudong People's, themselves.)
+struct OpenWarningsStep: DemoStep {
+    var name: String { "test_open_warnings" }
+    var title: String { "full ICUs today" }
+
+    func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String {
+        let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
+        var submissions: [ReportSubmission] = []
+        for district in ["310115", "310101", "310104"] {
+            let campuses = try await context.database.database.query(
+                """
+                SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id
+                WHERE c.district_code = $1 AND i.name NOT IN ('上海交通大学医学院附属瑞金医院', '浦东新区人民医院') ORDER BY c.id DESC LIMIT 2
+                """, [.text(district)])
+            for row in campuses {
+                let body = JSONValue.object(["icu": .object(["bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
+                                                             "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2)])])
+                submissions.append(ReportSubmission(campusId: try row.int("id"), date: today, body: body, correctionReason: nil, submittedBy: nil,
+                                                    submittedAt: Int64(context.today.timeIntervalSince1970)))
+            }
+        }
+        let results = try await context.database.ingestion.ingest(submissions, today: today, now: Int64(context.today.timeIntervalSince1970))
+        return "\(results.count) full ICUs"
+    }
 }
 
 /// A scratch directory for one test's files (demo-accounts.json).

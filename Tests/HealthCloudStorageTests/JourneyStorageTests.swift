@@ -81,6 +81,10 @@ import Testing
             let lastOutcome = try await app.appointments.book(patientId: 4, slotId: last.id, precheckId: try await Self.precheck(app, patient: 4, now: evening), now: evening)
             guard case .booked(let midnight) = lastOutcome else { Issue.record("\(lastOutcome)"); return }
             #expect(midnight.start == "23:00" && midnight.end == "24:00")
+            // An offline scan dated an hour before the booking existed is refused, not a visit.
+            let backDated = try await app.appointments.reconcileOffline(midnight.pass, by: 98, scannedAt: evening - 3600, now: evening + 60, judge: judge)
+            #expect(backDated == .init(status: "rejected", code: "scan_time_invalid", queueNumber: nil, duplicate: false))
+            #expect(try await app.appointments.appointment(id: midnight.id)?.status == .booked)
 
             // The kiosk had scanned patient 1 at 09:10 while offline: the upload revives the
             // released booking, and the pass comes back to the phone, used.
@@ -90,6 +94,7 @@ import Testing
                 case .alreadyUsed: ("rejected", "pass_already_used")
                 case .cancelled, .unknownAppointment: ("rejected", "pass_cancelled")
                 case .released: ("rejected", "pass_expired")
+                case .scannedBeforeBooking: ("rejected", "scan_time_invalid")
                 }
             }
             let upload = nine.endsAt + 3600

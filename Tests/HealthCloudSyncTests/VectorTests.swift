@@ -116,6 +116,8 @@ import Testing
 
     struct CursorFile: Decodable {
         var cases: [CursorCase]
+        /// Tokens with members the server does not know: read as `cursor`, the rest ignored.
+        var unknownMembers: [CursorCase]
         var invalidTokens: [InvalidToken]
     }
 
@@ -125,9 +127,16 @@ import Testing
         for vector in file.cases {
             Self.check(vector.name) {
                 #expect(vector.cursor.v == 1, "\(vector.name)")
-                let issued = SyncCursor(version: vector.cursor.n, grants: vector.cursor.g, schemaVersion: vector.cursor.s)
+                let issued = SyncCursor(version: vector.cursor.n, grants: vector.cursor.g, schemaVersion: vector.cursor.s,
+                                        epoch: vector.cursor.e, snapshotMark: vector.cursor.m)
                 #expect(issued.token == vector.token, "\(vector.name): token")
                 #expect(SyncCursor(token: vector.token) == vector.cursor, "\(vector.name): read back")
+            }
+        }
+        #expect(!file.unknownMembers.isEmpty)
+        for vector in file.unknownMembers {
+            Self.check(vector.name) {
+                #expect(SyncCursor(token: vector.token) == vector.cursor, "\(vector.name): unknown members are ignored")
             }
         }
         for vector in file.invalidTokens {

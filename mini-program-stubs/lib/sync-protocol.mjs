@@ -125,9 +125,12 @@ export function pageDigest({ changes, cursor, lastMutationId, reset }) {
   return sm3Hex(canonicalJSON({ changes: changes.map(changeValue), cursor, lastMutationId, reset }));
 }
 
-/** The token a server issues for {v, n, g, s}. Clients never build tokens; this is for tests. */
-export function encodeCursor({ v = 1, n, g, s = SCHEMA_VERSION }) {
-  return base64urlEncode(canonicalJSON({ v, n, g, s }));
+/**
+ * The token a server issues for {v, n, g, s, e?, m?} (e: history epoch, m: a reset snapshot's
+ * starting mark). Clients never build tokens; this is for tests.
+ */
+export function encodeCursor({ v = 1, n, g, s = SCHEMA_VERSION, e, m }) {
+  return base64urlEncode(canonicalJSON({ v, n, g, s, ...(e === undefined ? {} : { e }), ...(m === undefined ? {} : { m }) }));
 }
 
 /**
@@ -144,9 +147,11 @@ export function decodeCursor(token) {
     return null;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
-  const { v, n, g, s } = value;
+  // Members a server does not know are ignored (SPEC.md §2); absent e and m stay absent.
+  const { v, n, g, s, e, m } = value;
   if (v !== 1 || !Number.isSafeInteger(n) || n < 0 || typeof g !== 'string' || !Number.isSafeInteger(s)) return null;
-  return { v, n, g, s };
+  if ((e !== undefined && e !== null && typeof e !== 'string') || (m !== undefined && m !== null && (!Number.isSafeInteger(m) || m < 0))) return null;
+  return { v, n, g, s, ...(typeof e === 'string' ? { e } : {}), ...(Number.isSafeInteger(m) ? { m } : {}) };
 }
 
 // ---------------------------------------------------------------- SM2 verification

@@ -44,7 +44,7 @@ hc_as_root() {
 
 # The Debian libraries the Swift package links (Package.swift's system-library targets,
 # plus libcurl for FoundationNetworking): every script that builds installs these.
-HC_BUILD_DEPS=(libsqlite3-dev libssl-dev zlib1g-dev libqrencode-dev libpng-dev libcurl4-openssl-dev)
+HC_BUILD_DEPS=(libsqlite3-dev libssl-dev zlib1g-dev libqrencode-dev libpng-dev libcurl4-openssl-dev libjansson-dev)
 
 # hc_ensure_apt PKG... — install the Debian packages that are not installed yet.
 # apt-get update runs at most once per shell, and only if something is missing.

@@ -93,7 +93,10 @@ struct AuthController {
         var phone: String?
         /// Masked: `310***********1234`.
         var idNumber: String?
+        /// True once a verification source confirmed the ID number (`realNameStatus` `verified`).
         var realNameVerified: Bool
+        /// `none`, `unverified` (self-declared) or `verified`.
+        var realNameStatus: IdentityRepository.RealNameStatus
         var session: SessionInfo
     }
 
@@ -103,12 +106,13 @@ struct AuthController {
 
     func profile(_ identity: Identity) async throws -> Profile {
         let personal = identity.accountKind == "patient" ? try await database.identity.personalData(accountId: identity.accountId) : nil
+        let status = personal?.idNumber == nil ? .none : try await database.identity.realNameStatus(accountId: identity.accountId)
         return Profile(
             accountId: identity.accountId, kind: identity.accountKind, displayName: identity.displayName,
             roles: identity.assignments.map { .init(role: $0.role.rawValue, scope: $0.scope.description) },
             phone: personal?.phone.map(PersonalData.maskPhone),
             idNumber: personal?.idNumber.map(PersonalData.maskIDNumber),
-            realNameVerified: personal?.idNumber != nil,
+            realNameVerified: status == .verified, realNameStatus: status,
             session: .init(expiresAt: Date(timeIntervalSince1970: TimeInterval(identity.sessionExpiresAt)), idleTimeoutSeconds: identity.idleTimeoutSeconds)
         )
     }
@@ -123,11 +127,30 @@ struct AuthController {
         guard PersonalData.isValidIDNumber(body.idNumber) else {
             throw APIError(.badRequest, code: "invalid_field", message: "idNumber must be an 18-character resident ID number with a valid check character.", field: "idNumber")
         }
-        if let owner = try await database.identity.patientId(idNumber: body.idNumber), owner != identity.accountId {
-            throw APIError(.conflict, code: "id_number_in_use", message: "This ID number belongs to another account.", field: "idNumber")
+        // Recorded as declared, and verified only when the verification source confirms it. The
+        // answer is the same whether or not someone else holds the number, so it tells nobody
+        // whether that person uses the network.
+        let idNumber = body.idNumber.uppercased()
+        let result: String
+        if try await database.identity.realNameStatus(accountId: identity.accountId) == .verified,
+           let current = try await database.identity.personalData(accountId: identity.accountId),
+           current.idNumber == idNumber, current.name == name {
+            result = "unchanged"
+        } else if (try? await service.verifier.confirms(name: name, idNumber: idNumber)) == true {
+            do {
+                try await database.identity.setRealName(accountId: identity.accountId, name: name, idNumber: idNumber)
+                result = "verified"
+            } catch DatabaseError.uniqueViolation {
+                // Confirmed, yet another account holds the number verified: kept unverified for a
+                // person to look at (the audit row says why), not told to the caller.
+                try await database.identity.setRealNameClaim(accountId: identity.accountId, name: name, idNumber: idNumber)
+                result = "held_by_another_account"
+            }
+        } else {
+            try await database.identity.setRealNameClaim(accountId: identity.accountId, name: name, idNumber: idNumber)
+            result = "unverified"
         }
-        try await database.identity.setRealName(accountId: identity.accountId, name: name, idNumber: body.idNumber)
-        try await audit.record("real_name_set", target: "account:\(identity.accountId)", result: "success", context: context)
+        try await audit.record("real_name_set", target: "account:\(identity.accountId)", result: result, context: context)
         var updated = identity
         updated.displayName = PersonalData.maskName(name)
         return try JSONResponse.encode(try await profile(updated))

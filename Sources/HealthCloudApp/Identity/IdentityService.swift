@@ -25,32 +25,51 @@ public struct IdentityService: Sendable {
     let sms: any SMSSender
     let audit: AuditTrail
     let hasher: PasswordHasher
-    /// Verified against when the username is unknown, so both failures cost the same time.
+    /// Verified against when the username is unknown, locked or throttled, so every answer
+    /// that depends on the username costs one password hash.
     let decoyHash: String
-    let unknownUsers: UnknownUserThrottle
+    let verifier: any IdentityVerifier
+    /// Lockout per (username, client) and the slower throttle per username.
+    let guardian: SignInGuard
+    let loginPerClient: RateLimiter
+    let loginGlobal: RateLimiter
+    let otpPerClient: RateLimiter
+    let otpGlobal: RateLimiter
 
-    init(database: AppDatabase, policy: IdentityPolicy, clock: AppClock, sms: any SMSSender, audit: AuditTrail) throws {
+    init(database: AppDatabase, policy: IdentityPolicy, clock: AppClock, sms: any SMSSender, audit: AuditTrail,
+         verifier: any IdentityVerifier = UnconfiguredIdentityVerifier()) throws {
         self.database = database
         self.policy = policy
         self.clock = clock
         self.sms = sms
         self.audit = audit
+        self.verifier = verifier
         self.hasher = PasswordHasher(iterations: policy.passwordIterations)
         self.decoyHash = try hasher.hash(Base64URL.encode(SecureRandom.bytes(12)))
-        self.unknownUsers = UnknownUserThrottle(threshold: policy.lockoutThreshold, lockSeconds: policy.lockoutSeconds)
+        self.guardian = SignInGuard(threshold: policy.lockoutThreshold, lockSeconds: policy.lockoutSeconds, accountFailures: policy.accountFailures)
+        self.loginPerClient = RateLimiter(policy.staffLoginPerClient)
+        self.loginGlobal = RateLimiter(policy.staffLoginGlobal)
+        self.otpPerClient = RateLimiter(policy.otpPerClient)
+        self.otpGlobal = RateLimiter(policy.otpGlobal)
     }
+
+    private var nowMillis: Int64 { Int64((clock.now.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     var identity: IdentityRepository { database.identity }
     var sessions: SessionRepository { database.sessions }
 
     // MARK: Patients: phone code
 
-    /// Sends a 6-digit code by SMS, at most one a minute and five an hour per phone.
+    /// Sends a 6-digit code by SMS, at most one a minute and five an hour per phone, within
+    /// the per-client and overall limits (SMS pumping to many numbers costs money).
     func requestCode(phone: String, context: AppRequestContext) async throws -> (expiresIn: Int64, resendAfter: Int64) {
         guard PersonalData.isValidPhone(phone) else {
             throw APIError(.badRequest, code: "invalid_field", message: "phone must be an 11-digit mainland mobile number.", field: "phone")
         }
         let now = clock.seconds
+        if let wait = otpPerClient.take(ClientAddress.limitKey(context.clientIP), nowMillis: nowMillis) {
+            throw Self.rateLimited(retryAfter: wait, field: nil)
+        }
         let index = database.protection.blindIndex("phone", phone)
         let sent = try await sessions.codesSent(phoneIndex: index, since: now - 3600)
         if let latest = sent.latest, now - latest < policy.otpResendSeconds {
@@ -58,6 +77,9 @@ public struct IdentityService: Sendable {
         }
         if sent.count >= policy.otpPerHour {
             throw Self.rateLimited(retryAfter: max(1, (sent.earliest ?? now) + 3600 - now))
+        }
+        if let wait = otpGlobal.take("otp", nowMillis: nowMillis) {
+            throw Self.rateLimited(retryAfter: wait, field: nil)
         }
         let code = Self.randomDigits(6)
         let hash = codeHash(phone: phone, code: code)
@@ -99,22 +121,41 @@ public struct IdentityService: Sendable {
         var enrolmentRequired: Bool
     }
 
+    /// The password step. Limits first (per client, then overall), for clients the account
+    /// has not signed in from (staff behind one hospital address are not limited by each
+    /// other); they cost no hash. Every answer after them (unknown, locked, throttled, wrong,
+    /// right) costs exactly one.
     func staffLogin(username: String, password: String, context: AppRequestContext) async throws -> MFAChallenge {
         let now = clock.seconds
-        guard let credentials = try await identity.staffCredentials(username: username) else {
-            _ = hasher.verify(password, against: decoyHash)
-            let locked = unknownUsers.fail(username, now: now)
-            try await audit.record("staff_login", target: "username:\(username.prefix(64))", result: "failure", context: context, detail: "unknown account")
-            if let locked { throw Self.locked(until: locked, now: now) }
-            throw Self.invalidCredentials
+        let client = context.clientIP
+        let credentials = try await identity.staffCredentials(username: username, client: client, since: now - policy.recognisedClientSeconds)
+        let recognised = credentials?.recognisedClient ?? false
+        if !recognised, let wait = loginPerClient.take(ClientAddress.limitKey(client), nowMillis: nowMillis) {
+            throw Self.signInRateLimited(retryAfter: wait)
         }
-        if credentials.lockedUntil > now {
-            try await audit.record("staff_login", target: "account:\(credentials.accountId)", result: "locked", context: context,
-                                   actor: credentials.accountId, role: "staff")
-            throw Self.locked(until: credentials.lockedUntil, now: now)
+        if !recognised, let wait = loginGlobal.take("staff_login", nowMillis: nowMillis) {
+            throw Self.signInRateLimited(retryAfter: wait)
         }
-        guard hasher.verify(password, against: credentials.passwordHash) else {
-            try await failStaff(accountId: credentials.accountId, action: "staff_login", context: context, now: now)
+        let target = credentials.map { "account:\($0.accountId)" } ?? "username:\(username.prefix(64))"
+        if let refusal = guardian.check(username: username, client: client, recognised: recognised, now: now, nowMillis: nowMillis) {
+            _ = verifyPassword(password, against: decoyHash)
+            switch refusal {
+            case .locked(let until):
+                try await audit.record("staff_login", target: target, result: "locked", context: context, actor: credentials?.accountId,
+                                       role: credentials == nil ? nil : "staff")
+                throw Self.locked(until: until, now: now)
+            case .throttled(let wait):
+                try await audit.record("staff_login", target: target, result: "throttled", context: context, actor: credentials?.accountId,
+                                       role: credentials == nil ? nil : "staff")
+                throw Self.accountThrottled(retryAfter: wait)
+            }
+        }
+        guard let credentials else {
+            _ = verifyPassword(password, against: decoyHash)
+            try await failStaff(username: username, accountId: nil, recognised: false, action: "staff_login", context: context, now: now)
+        }
+        guard verifyPassword(password, against: credentials.passwordHash) else {
+            try await failStaff(username: username, accountId: credentials.accountId, recognised: recognised, action: "staff_login", context: context, now: now)
         }
         if hasher.needsRehash(credentials.passwordHash) {
             try await identity.setPasswordHash(accountId: credentials.accountId, hash: try hasher.hash(password))
@@ -126,6 +167,14 @@ public struct IdentityService: Sendable {
                                actor: credentials.accountId, role: "staff")
         return MFAChallenge(mfaToken: token, expiresIn: policy.mfaTokenSeconds,
                             enrolmentRequired: !(credentials.totpConfirmed && credentials.totpSecret != nil))
+    }
+
+    /// One PBKDF2 evaluation, also for a stored value that is not a hash (the decoy stands in).
+    func verifyPassword(_ password: String, against stored: String) -> Bool {
+        policy.onPasswordHash?()
+        let wellFormed = stored.hasPrefix("pbkdf2-sm3$") && stored.split(separator: "$", omittingEmptySubsequences: false).count == 4
+        let matches = hasher.verify(password, against: wellFormed ? stored : decoyHash)
+        return wellFormed && matches
     }
 
     struct Enrolment: Codable, Sendable {
@@ -151,20 +200,28 @@ public struct IdentityService: Sendable {
     func completeMFA(mfaToken: String, code: String, context: AppRequestContext) async throws -> TokenPair {
         let now = clock.seconds
         let (accountId, hash) = try await pendingMFA(mfaToken)
-        guard let credentials = try await identity.staffCredentials(accountId: accountId), let secret = credentials.totpSecret else {
+        guard let username = try await identity.account(id: accountId)?.username,
+              let credentials = try await identity.staffCredentials(username: username, client: context.clientIP, since: now - policy.recognisedClientSeconds),
+              let secret = credentials.totpSecret
+        else {
             throw APIError(.conflict, code: "enrolment_required", message: "Enrol an authenticator first.")
         }
-        if credentials.lockedUntil > now {
-            throw Self.locked(until: credentials.lockedUntil, now: now)
+        // A wrong code counts like a wrong password: for this client, and for the username when
+        // the client is not one the account signed in from (codes guessed from many addresses).
+        let recognised = credentials.recognisedClient
+        switch guardian.check(username: username, client: context.clientIP, recognised: recognised, now: now, nowMillis: nowMillis) {
+        case .locked(let until): throw Self.locked(until: until, now: now)
+        case .throttled(let wait): throw Self.accountThrottled(retryAfter: wait)
+        case nil: break
         }
         guard let counter = TOTP(secret: secret).matchingCounter(for: code, at: clock.now),
               try await identity.acceptTOTPCounter(accountId: accountId, counter: counter, confirm: true)
         else {
-            try await failStaff(accountId: accountId, action: "staff_mfa", context: context, now: now, code: "invalid_code",
-                                message: "The authenticator code is wrong.")
+            try await failStaff(username: username, accountId: accountId, recognised: recognised, action: "staff_mfa", context: context, now: now,
+                                code: "invalid_code", message: "The authenticator code is wrong.")
         }
         guard try await sessions.consume(hash: hash, now: now) else { throw Self.invalidMFAToken }
-        try await identity.clearFailures(accountId: accountId)
+        guardian.succeed(username: username, client: context.clientIP)
         let tokens = try await openSession(accountId: accountId, kind: "staff", now: now, lifetime: policy.staffSessionSeconds,
                                            idle: policy.staffIdleSeconds, context: context)
         try await audit.record("staff_login", target: "account:\(accountId)", result: "success", context: context, actor: accountId, role: "staff")
@@ -179,17 +236,18 @@ public struct IdentityService: Sendable {
         return (row.accountId, hash)
     }
 
+    /// Counts a failure for (username, client) and, from a client the account has not signed
+    /// in from, for the username. Sessions stay open: a failure proves nothing against the
+    /// owner, and ending them would hand anyone who knows a username a way to sign its owner out.
     private func failStaff(
-        accountId: Int, action: String, context: AppRequestContext, now: Int64, code: String = "invalid_credentials",
-        message: String = "The username or password is incorrect."
+        username: String, accountId: Int?, recognised: Bool, action: String, context: AppRequestContext, now: Int64,
+        code: String = "invalid_credentials", message: String = "The username or password is incorrect."
     ) async throws -> Never {
-        let lockedUntil = try await identity.recordFailure(accountId: accountId, limit: policy.lockoutThreshold, lockSeconds: policy.lockoutSeconds, now: now)
-        try await audit.record(action, target: "account:\(accountId)", result: lockedUntil == nil ? "failure" : "locked", context: context,
-                               actor: accountId, role: "staff")
-        if let lockedUntil {
-            try await sessions.revokeAllSessions(accountId: accountId, reason: "account_locked", now: now)
-            throw Self.locked(until: lockedUntil, now: now)
-        }
+        let lockedUntil = guardian.fail(username: username, client: context.clientIP, recognised: recognised, now: now, nowMillis: nowMillis)
+        let target = accountId.map { "account:\($0)" } ?? "username:\(username.prefix(64))"
+        try await audit.record(action, target: target, result: lockedUntil == nil ? "failure" : "locked", context: context,
+                               actor: accountId, role: accountId == nil ? nil : "staff", detail: accountId == nil ? "unknown account" : "")
+        if let lockedUntil { throw Self.locked(until: lockedUntil, now: now) }
         throw APIError(.unauthorized, code: code, message: message)
     }
 
@@ -272,39 +330,22 @@ public struct IdentityService: Sendable {
                  headers: [.retryAfter: String(max(1, until - now))])
     }
 
-    static func rateLimited(retryAfter: Int64) -> APIError {
-        APIError(.tooManyRequests, code: "otp_rate_limited", message: "Too many codes requested; try again in \(retryAfter) seconds.",
-                 field: "phone", headers: [.retryAfter: String(max(1, retryAfter))])
-    }
-}
-
-/// Failed sign-ins for usernames that do not exist lock the same way, so lockout does not
-/// reveal which usernames are real. In memory and bounded: it only has to outlast an attack.
-final class UnknownUserThrottle: Sendable {
-    private let state = Mutex<[String: (failures: Int, lockedUntil: Int64)]>([:])
-    let threshold: Int
-    let lockSeconds: Int64
-
-    init(threshold: Int, lockSeconds: Int64) {
-        self.threshold = threshold
-        self.lockSeconds = lockSeconds
+    static func rateLimited(retryAfter: Int64, field: String? = "phone") -> APIError {
+        APIError(.tooManyRequests, code: "otp_rate_limited", message: "Too many codes requested; try again in \(max(1, retryAfter)) seconds.",
+                 field: field, headers: [.retryAfter: String(max(1, retryAfter))])
     }
 
-    /// Counts a failure; returns the lock's end when the name is (now) locked.
-    func fail(_ username: String, now: Int64) -> Int64? {
-        state.withLock { state in
-            if state.count > 10_000 { state = state.filter { $0.value.lockedUntil > now } }
-            var entry = state[username] ?? (0, 0)
-            if entry.lockedUntil > now { return entry.lockedUntil }
-            entry.failures += 1
-            if entry.failures >= threshold {
-                entry = (0, now + lockSeconds)
-                state[username] = entry
-                return entry.lockedUntil
-            }
-            state[username] = entry
-            return nil
-        }
+    /// Too many sign-in attempts from this client, or overall.
+    static func signInRateLimited(retryAfter: Int64) -> APIError {
+        APIError(.tooManyRequests, code: "sign_in_rate_limited", message: "Too many sign-in attempts; try again in \(max(1, retryAfter)) seconds.",
+                 headers: [.retryAfter: String(max(1, retryAfter))])
+    }
+
+    /// Too many failures for this username from elsewhere: slowed for clients it has not signed in from.
+    static func accountThrottled(retryAfter: Int64) -> APIError {
+        APIError(.tooManyRequests, code: "sign_in_throttled",
+                 message: "Too many failed sign-ins for this username; try again in \(max(1, retryAfter)) seconds.",
+                 headers: [.retryAfter: String(max(1, retryAfter))])
     }
 }
 

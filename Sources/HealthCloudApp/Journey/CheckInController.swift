@@ -66,6 +66,9 @@ struct CheckInController {
         case .alreadyUsed(let appointment):
             passError(.conflict, "pass_already_used", "This pass was checked in at \(appointment.checkedInAt.map { Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval($0))) } ?? "an earlier scan") (queue number \(appointment.queueNumber.map(String.init) ?? "?")).")
         case .released: passError(.unprocessableContent, "pass_expired", "The appointment was released as a no-show; book again.")
+        case .scannedBeforeBooking(let bookedAt):
+            passError(.unprocessableContent, "scan_time_invalid",
+                      "scannedAt is before the appointment was booked (\(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(bookedAt))))): kiosk clock?")
         }
     }
 
@@ -153,6 +156,11 @@ struct CheckInController {
                 results.append(OfflineResultView(index: index, status: "rejected", code: error.code, message: error.message))
                 continue
             }
+            if let issuedAt = pass.issuedAt, scan.scannedAt < issuedAt - 60 {
+                results.append(OfflineResultView(index: index, status: "rejected", code: "scan_time_invalid",
+                                                 message: "scannedAt is before the pass was issued: kiosk clock?", appointmentId: pass.appointmentId))
+                continue
+            }
             let result = try await database.appointments.reconcileOffline(pass, by: identity.accountId, scannedAt: scan.scannedAt, now: now) { outcome in
                 Self.refusal(outcome).map { ("rejected", $0.code) } ?? ("checked_in", nil)
             }
@@ -160,10 +168,14 @@ struct CheckInController {
                                              message: result.duplicate ? "This scan was reconciled before; this is that answer." : nil,
                                              appointmentId: pass.appointmentId, queueNumber: result.queueNumber, duplicate: result.duplicate ? true : nil))
         }
-        let checkedIn = results.filter { $0.status == "checked_in" && $0.duplicate == nil }.count
-        let rejected = results.filter { $0.status == "rejected" && $0.duplicate == nil }.count
-        try await audit.record("checkin_offline", target: "site:\(sites.sorted().map(String.init).joined(separator: ","))", result: "success", context: context,
-                               detail: "\(batch.checkins.count) scans: \(checkedIn) checked in, \(rejected) rejected, \(batch.checkins.count - checkedIn - rejected) repeated")
+        // One row per scan judged now (a repeated upload adds none): each appointment's
+        // check-in or refusal is as traceable as an online one.
+        let site = "site:\(sites.sorted().map(String.init).joined(separator: ","))"
+        try await audit.record(results.filter { $0.duplicate == nil }.sorted { $0.index < $1.index }.map { result in
+            (action: "checkin_offline", target: result.appointmentId.map { "appointment:\($0)" } ?? site,
+             result: result.status == "checked_in" ? "success" : (result.code ?? "rejected"),
+             detail: "scan \(result.index) at \(batch.checkins[result.index].scannedAt)" + (result.queueNumber.map { ", queue \($0)" } ?? ""))
+        }, context: context)
         return try JSONResponse.encode(OfflineResults(results: results.sorted { $0.index < $1.index }))
     }
 }

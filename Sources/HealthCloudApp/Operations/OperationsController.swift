@@ -1,4 +1,5 @@
 import Hummingbird
+import HealthCloudCrypto
 import HealthCloudStorage
 import Logging
 import NIOCore
@@ -8,10 +9,13 @@ import Prometheus
 struct OperationsController {
     let database: AppDatabase
     let registry: PrometheusCollectorRegistry
+    /// The scrape credential (`HEALTHCLOUD_METRICS_TOKEN`); nil hides `/metrics` (404).
+    let metricsToken: String?
 
     func addRoutes(to routes: Routes) {
         routes.get("healthz", .open, use: health)
         routes.get("readyz", .open, use: readiness)
+        // `.open` to the session check: Prometheus holds no session, it sends the scrape credential.
         routes.get("metrics", .open, use: metrics)
     }
 
@@ -38,7 +42,21 @@ struct OperationsController {
         return try JSONResponse.encode(Readiness(database: database.engine.rawValue))
     }
 
+    /// The counters show sign-in failures per route and the traffic of every route, so only the
+    /// scraper reads them: `Authorization: Bearer <HEALTHCLOUD_METRICS_TOKEN>`, compared in constant
+    /// time. Without a configured token the route answers like an unknown path.
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let metricsToken else {
+            throw APIError(.notFound, code: "not_found", message: "No route for \(request.method) \(request.uri.path).")
+        }
+        let presented = request.headers[.authorization].flatMap { value -> Substring? in
+            value.count > 7 && value.prefix(7).lowercased() == "bearer " ? value.dropFirst(7) : nil
+        }
+        guard let presented, constantTimeEquals(Array(presented.utf8), Array(metricsToken.utf8)) else {
+            throw APIError(.unauthorized, code: "metrics_credential_required",
+                           message: "Scrape /metrics with Authorization: Bearer and the configured metrics token.",
+                           headers: [.wwwAuthenticate: #"Bearer realm="metrics""#])
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 * 1024)
         registry.emit(into: &bytes)

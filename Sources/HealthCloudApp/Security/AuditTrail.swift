@@ -18,4 +18,14 @@ public struct AuditTrail: Sendable {
             clientIP: context.clientIP, requestID: context.requestID, detail: detail
         ))
     }
+
+    /// Several rows of one request (one per appointment of an offline upload), written together.
+    func record(_ rows: [(action: String, target: String, result: String, detail: String)], context: AppRequestContext) async throws {
+        let who = context.identity
+        let at = Timestamp.iso8601(clock.now)
+        try await log.append(rows.map { row in
+            AuditEntry(at: at, actorAccount: who?.accountId, actorRole: who?.roleLabel ?? "anonymous", action: row.action, target: row.target,
+                       result: row.result, clientIP: context.clientIP, requestID: context.requestID, detail: row.detail)
+        })
+    }
 }

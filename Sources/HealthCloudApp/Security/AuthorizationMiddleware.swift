@@ -15,6 +15,8 @@ struct AuthorizationMiddleware: RouterMiddleware {
     let registry: AccessRegistry
     let authenticator: Authenticator
     let directory: ScopeDirectory
+    /// Where refusals (403) are audited, the middleware's own and the handlers'.
+    var refusals: RefusalAudit?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Any state-changing request may sign out, rotate or revoke a session or change roles:
@@ -39,22 +41,38 @@ struct AuthorizationMiddleware: RouterMiddleware {
             return try await next(request, context)
         case .authenticated:
             var context = context
-            context.identity = try await authenticator.authenticate(request, context: context)
-            return try await next(request, context)
+            let identity = try await authenticator.authenticate(request, context: context)
+            context.identity = identity
+            return try await auditingRefusals(request, endpoint: endpoint, identity: identity, context: context) {
+                try await next(request, context)
+            }
         case .roles(let roles, let rule):
             var context = context
             let identity = try await authenticator.authenticate(request, context: context)
             context.identity = identity
-            guard !identity.roles.isDisjoint(with: roles) else {
-                throw APIError(.forbidden, code: "forbidden_role",
-                               message: "This action needs the role \(roles.sorted().map(\.rawValue).joined(separator: " or ")).")
-            }
-            if let target = try await rule.target(request, context, directory) {
-                guard identity.may(roles, at: target) else {
-                    throw APIError(.forbidden, code: "forbidden_scope", message: "This is outside the scopes you hold.")
+            return try await auditingRefusals(request, endpoint: endpoint, identity: identity, context: context) {
+                guard !identity.roles.isDisjoint(with: roles) else {
+                    throw APIError(.forbidden, code: "forbidden_role",
+                                   message: "This action needs the role \(roles.sorted().map(\.rawValue).joined(separator: " or ")).")
                 }
+                if let target = try await rule.target(request, context, directory) {
+                    guard identity.may(roles, at: target) else {
+                        throw APIError(.forbidden, code: "forbidden_scope", message: "This is outside the scopes you hold.")
+                    }
+                }
+                return try await next(request, context)
             }
-            return try await next(request, context)
+        }
+    }
+
+    /// Runs `body`; a 403 it throws (this middleware's or a handler's) is audited, then thrown on.
+    private func auditingRefusals(_ request: Request, endpoint: String, identity: Identity, context: Context,
+                                  _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as APIError where error.status == .forbidden {
+            try await refusals?.refused(error, route: "\(request.method) \(endpoint)", identity: identity, context: context)
+            throw error
         }
     }
 }

@@ -12,8 +12,9 @@ public struct AppRequestContext: RequestContext {
     public var maxUploadSize: Int
     /// The authenticated caller, on routes that require one (set by the authorization middleware).
     public var identity: Identity?
-    /// The peer's address, for the audit log.
-    public let clientIP: String
+    /// The client's address, for the audit log and the sign-in limits: the peer's, or the one
+    /// a trusted proxy forwarded (``ClientAddressMiddleware``).
+    public var clientIP: String
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -1,4 +1,5 @@
 import Foundation
+import HealthCloudDomain
 import Hummingbird
 import NIOCore
 
@@ -24,7 +25,7 @@ enum JSONResponse {
 }
 
 /// Decodes a JSON request body with errors that name the faulty field.
-enum JSONBody {
+public enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
         let limit = context.maxUploadSize
         let buffer: ByteBuffer
@@ -33,15 +34,26 @@ enum JSONBody {
         } catch {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body is larger than \(limit) bytes.")
         }
-        return try decode(type, from: Data(buffer.readableBytesView))
+        return try decode(type, from: buffer.readableBytesView)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        guard !data.isEmpty else {
+    /// Parses once (``JSONTree``: linear, depth-capped, byte-exact keys), then maps the tree
+    /// onto `T` with errors that name the field.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
+        guard !bytes.isEmpty else {
             throw APIError(.badRequest, code: "invalid_json", message: "The request body is empty; a JSON object is expected.")
         }
+        let tree: JSONValue
+        do throws(JSONTree.Failure) {
+            tree = try JSONTree.parse(bytes)
+        } catch .invalid(let reason) {
+            throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON: \(reason).")
+        } catch .tooDeep(let path) {
+            throw APIError(.badRequest, code: "json_too_deep", message: "The request body nests deeper than \(JSONTree.maxDepth) levels\(path.isEmpty ? "" : " at \(path)").",
+                           field: path.isEmpty ? nil : path)
+        }
         do {
-            return try JSONDecoder().decode(type, from: data)
+            return try JSONTreeDecoder.decode(type, from: tree)
         } catch let error as DecodingError {
             throw apiError(for: error)
         }

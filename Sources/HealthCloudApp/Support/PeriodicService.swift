@@ -11,6 +11,9 @@ struct PeriodicService: Service {
     var runsAtShutdown = false
     let logger: Logger
     let work: @Sendable () async throws -> Void
+    /// What runs at shutdown instead of `work`, when the last run must do more (write out
+    /// what is still open).
+    var finalWork: (@Sendable () async throws -> Void)? = nil
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -20,12 +23,12 @@ struct PeriodicService: Service {
                 await once()
             }
         }
-        if runsAtShutdown { await once() }
+        if runsAtShutdown { await once(finalWork ?? work) }
     }
 
-    private func once() async {
+    private func once(_ work: (@Sendable () async throws -> Void)? = nil) async {
         do {
-            try await work()
+            try await (work ?? self.work)()
         } catch {
             logger.error("\(name) failed", metadata: ["error": "\(error)"])
         }

@@ -5,6 +5,7 @@ import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import Hummingbird
+import Logging
 
 /// Offline-first sync (SyncProtocol/SPEC.md): delta pull of the records the caller may read,
 /// in signed checkpoint pages, and push of named domain mutations, exactly once per client.
@@ -15,6 +16,8 @@ struct SyncController {
     let cockpit: CockpitCache
     let homes: CockpitService
     let mutations: SyncMutations
+    /// Long polls wait on the live side's watcher (and count against its caps).
+    let live: SyncLiveHub
     /// Largest page of `changes` in bytes (besides the count limit).
     static let maxPageBytes = 256 * 1024
 
@@ -44,20 +47,16 @@ struct SyncController {
         }
     }
 
-    /// What the caller may read: each intact role assignment's place, and its own device's records.
+    /// What the caller may read: each intact role assignment's partitions, and its own device's
+    /// records (bound to this account).
     func grants(of identity: Identity, clientId: String) async throws -> [SyncAudience] {
-        (try await Self.grants(of: identity.assignments, directory: directory) + [SyncAudience(role: "client", path: "client/\(clientId)")]).sorted()
+        (try await Self.grants(of: identity.assignments, directory: directory) + [.client(clientId, accountId: identity.accountId)]).sorted()
     }
 
-    /// The (role, path) of each assignment whose place exists: what pulls and live pokes filter by.
+    /// The partitions of the assignments: what pulls and live pokes filter by, decided by the
+    /// rule REST's scope checks use (``ScopeDirectory/readGrants(of:)``).
     static func grants(of assignments: [RoleAssignment], directory: ScopeDirectory) async throws -> [SyncAudience] {
-        var grants: Set<SyncAudience> = []
-        for assignment in assignments {
-            if let path = SyncAudience.path(of: try await directory.path(of: assignment.scope)) {
-                grants.insert(SyncAudience(role: assignment.role.rawValue, path: path))
-            }
-        }
-        return grants.sorted()
+        try await directory.readGrants(of: assignments)
     }
 
     static func grantsDigest(_ grants: [SyncAudience]) -> String {
@@ -86,31 +85,43 @@ struct SyncController {
         let grants = try await grants(of: identity, clientId: body.clientId)
         let digest = Self.grantsDigest(grants)
         let state = try await database.sync.state()
-        // A first sync, an unreadable cursor, other grants, an older schema or a cursor past the
-        // tombstone horizon: a fresh snapshot, announced (never a silent replay).
+        // A first sync, an unreadable cursor, another history (epoch), other grants, another
+        // schema, a cursor past the tombstone horizon or beyond the high-water mark: a fresh
+        // snapshot, announced (never a silent replay, nor a silent skip).
         var after: Int64 = 0
         var reset = true
-        if let token = body.cursor, let cursor = SyncCursor(token: token), cursor.g == digest, cursor.s == SyncVersion.schemaVersion,
-           cursor.n >= state.purgedThrough {
-            after = cursor.n
-            reset = false
-        }
-        var page = try await database.sync.page(grants: grants, after: after, snapshot: reset, limit: limit, maxBytes: Self.maxPageBytes)
-        if page.records.isEmpty && !reset && wait > 0 {
-            // Long poll: watch the version counter (cheap, and sees commits of every instance).
-            let deadline = ContinuousClock.now + .seconds(wait)
-            while page.records.isEmpty && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-                if try await database.sync.state().lastVersion > page.cursor {
-                    page = try await database.sync.page(grants: grants, after: after, snapshot: false, limit: limit, maxBytes: Self.maxPageBytes)
-                }
+        var mark: Int64?
+        if let token = body.cursor, let cursor = SyncCursor(token: token), cursor.e == state.epoch, cursor.g == digest,
+           cursor.s == SyncVersion.schemaVersion, cursor.n >= state.purgedThrough {
+            if max(cursor.n, cursor.m ?? 0) <= state.lastVersion {
+                after = cursor.n
+                mark = cursor.m
+                reset = false
+            } else {
+                // Versions this history never issued: the database went back (a restore without a new epoch).
+                context.logger.warning("sync cursor beyond the high-water mark: run `healthcloud sync new-epoch` after a restore",
+                                       metadata: ["cursor": "\(cursor.n)", "highWater": "\(state.lastVersion)"])
             }
+        }
+        var page = try await database.sync.page(grants: grants, after: after, snapshot: reset, tombstonesAbove: mark ?? 0, limit: limit,
+                                                maxBytes: Self.maxPageBytes)
+        if page.records.isEmpty && !reset && wait > 0 {
+            // Long poll: wait on the watcher (one read per commit for every waiting request, and
+            // it sees commits of every instance), then read the page once.
+            let since = page.cursor
+            page = try await live.longPoll(identity: identity, grants: grants, since: since, seconds: wait) {
+                try await database.sync.page(grants: grants, after: after, snapshot: false, tombstonesAbove: mark ?? 0, limit: limit,
+                                             maxBytes: Self.maxPageBytes)
+            } ?? page
         }
         let changes = try page.records.map { record in
             Change(collection: record.collection, id: record.id, op: record.deleted ? .delete : .upsert, version: record.version,
                    data: try record.data.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } ?? .null)
         }
-        let cursor = SyncCursor(version: page.cursor, grants: digest).token
+        // A snapshot's later pages carry its starting mark until they pass it (SPEC.md §3.2).
+        if reset { mark = page.highWater }
+        let cursor = SyncCursor(version: page.cursor, grants: digest, epoch: state.epoch,
+                                snapshotMark: mark.flatMap { $0 > page.cursor ? $0 : nil }).token
         let lastMutationId = try await database.sync.lastMutationId(clientId: body.clientId, accountId: identity.accountId)
         let pageDigest = PageDigest.digest(changes: changes, cursor: cursor, lastMutationId: lastMutationId, reset: reset)
         let keys = database.protection.keys

@@ -66,8 +66,10 @@ struct SyncMutations: Sendable {
                                          name: context.mutation.name, bodyDigest: context.mutation.bodyDigest, status: result.status.rawValue,
                                          code: result.code, message: result.message, now: context.now)
         if result.status == .rejected, let code = result.code, Self.conflictCodes.contains(code) {
-            try await SyncLog.put(db, collection: SyncCollection.syncConflicts.name, id: "\(context.clientId):\(context.mutation.id)",
-                                  audience: SyncAudience(role: "client", path: "client/\(context.clientId)"),
+            // Keyed and addressed by account and device: a device id alone is anyone's to claim.
+            let account = context.identity.accountId
+            try await SyncLog.put(db, collection: SyncCollection.syncConflicts.name, id: "\(account):\(context.clientId):\(context.mutation.id)",
+                                  audience: .client(context.clientId, accountId: account),
                                   data: .object(["mutationId": .integer(context.mutation.id), "name": .string(context.mutation.name),
                                                  "code": .string(code), "message": .string(result.message ?? "")]),
                                   now: context.now)

@@ -12,6 +12,8 @@ public struct VisitPassClaims: Sendable, Hashable {
     public var siteId: Int
     public var notBefore: Int64
     public var expiresAt: Int64
+    /// When the pass was signed (`iat`), if read from a token: no scan can come before it.
+    public var issuedAt: Int64?
 
     public init(passId: String, appointmentId: Int, siteId: Int, windowStart: Int64, windowEnd: Int64) {
         self.passId = passId
@@ -45,5 +47,6 @@ public struct VisitPassClaims: Sendable, Hashable {
         guard let passId = claims["jti"] as? String, let appointment = integer("apt"), let site = integer("site"),
               let notBefore = integer("nbf"), let expiresAt = integer("exp") else { return nil }
         self.init(passId: passId, appointmentId: Int(appointment), siteId: Int(site), notBefore: notBefore, expiresAt: expiresAt)
+        issuedAt = integer("iat")
     }
 }

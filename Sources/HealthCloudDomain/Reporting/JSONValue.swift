@@ -10,6 +10,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case object([String: JSONValue])
 
     public init(from decoder: any Decoder) throws {
+        if let holder = decoder as? any JSONValueHoldingDecoder {
+            self = holder.heldValue
+            return
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null; return }
         if let bool = try? container.decode(Bool.self) { self = .bool(bool); return }
@@ -50,4 +54,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         case .object: "an object"
         }
     }
+}
+
+/// A decoder that already holds the parsed value it decodes (a request body parsed once), so
+/// a `JSONValue` takes it whole. Through any other decoder a `JSONValue` tries each kind in
+/// turn, and every failed try throws an error built over the coding path: cubic in the depth.
+public protocol JSONValueHoldingDecoder: Decoder {
+    var heldValue: JSONValue { get }
 }

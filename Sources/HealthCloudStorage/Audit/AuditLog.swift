@@ -71,6 +71,14 @@ public struct AuditLog: Sendable {
         try await database.write { db in try await append(entry, in: db) }
     }
 
+    /// Appends several rows in one transaction of their own, in order.
+    public func append(_ entries: [AuditEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await database.write { db in
+            for entry in entries { try await append(entry, in: db) }
+        }
+    }
+
     /// Appends inside the caller's transaction, so the action and its record commit together.
     /// The head row serializes appenders (a row lock on PostgreSQL, the writer lock on SQLite).
     @discardableResult

@@ -22,6 +22,9 @@ public struct IdentityRepository: Sendable {
         public var totpSecret: [UInt8]?
         public var totpConfirmed: Bool
         public var totpLastCounter: Int64
+        /// Whether the account opened a session from the asking client recently (see
+        /// `staffCredentials(username:client:since:)`).
+        public var recognisedClient = false
     }
 
     public struct AccountSummary: Sendable, Equatable {
@@ -93,7 +96,16 @@ public struct IdentityRepository: Sendable {
         }
     }
 
-    /// Records a patient's real name and ID number (sealed, with a blind index on the ID number).
+    /// The blind-index purpose of a *verified* ID number. Only a number that a verification
+    /// source confirmed carries an index (unique: one verified holder per number); a
+    /// self-declared one is stored sealed without it, so declaring someone else's number
+    /// neither collides with nor reveals its holder. Rows indexed under the older `id_number`
+    /// purpose (self-declared before verification existed) therefore read as unverified.
+    static let verifiedIDNumberPurpose = "id_number.verified"
+
+    /// Records a patient's real name and ID number as confirmed by a verification source
+    /// (sealed, with the unique blind index). Throws `uniqueViolation` when another account
+    /// holds the number verified.
     public func setRealName(accountId: Int, name: String, idNumber: String) async throws {
         let normalized = idNumber.uppercased()
         try await database.write { db in
@@ -101,8 +113,38 @@ public struct IdentityRepository: Sendable {
                 UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = $3, display_name = $4
                 WHERE id = $5 AND kind = 'patient'
                 """, [.text(try protection.seal(name)), .text(try protection.seal(normalized)),
-                      .text(protection.blindIndex("id_number", normalized)), .text(PersonalData.maskName(name)), .integer(Int64(accountId))])
+                      .text(protection.blindIndex(Self.verifiedIDNumberPurpose, normalized)), .text(PersonalData.maskName(name)),
+                      .integer(Int64(accountId))])
         }
+    }
+
+    /// Records a self-declared name and ID number, not verified: sealed, without an index.
+    public func setRealNameClaim(accountId: Int, name: String, idNumber: String) async throws {
+        try await database.write { db in
+            try await db.execute("""
+                UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = NULL, display_name = $3
+                WHERE id = $4 AND kind = 'patient'
+                """, [.text(try protection.seal(name)), .text(try protection.seal(idNumber.uppercased())),
+                      .text(PersonalData.maskName(name)), .integer(Int64(accountId))])
+        }
+    }
+
+    public enum RealNameStatus: String, Sendable, Codable {
+        /// No ID number recorded.
+        case none
+        /// Declared by the patient, not (yet) confirmed by a verification source.
+        case unverified
+        /// Confirmed by a verification source.
+        case verified
+    }
+
+    /// Whether the account's ID number is verified: its index is the verified one of the number.
+    public func realNameStatus(accountId: Int) async throws -> RealNameStatus {
+        guard let row = try await database.first("SELECT id_number_cipher, id_number_index FROM accounts WHERE id = $1", [.integer(Int64(accountId))]),
+              let cipher = try row.optionalString("id_number_cipher")
+        else { return .none }
+        let index = try row.optionalString("id_number_index")
+        return index == protection.blindIndex(Self.verifiedIDNumberPurpose, try protection.open(cipher)) ? .verified : .unverified
     }
 
     public func account(id: Int) async throws -> AccountSummary? {
@@ -129,13 +171,30 @@ public struct IdentityRepository: Sendable {
         )
     }
 
+    /// The account holding this ID number verified, if any.
     public func patientId(idNumber: String) async throws -> Int? {
         try await database.first("SELECT id FROM accounts WHERE id_number_index = $1",
-                                 [.text(protection.blindIndex("id_number", idNumber.uppercased()))]).map { try $0.int("id") }
+                                 [.text(protection.blindIndex(Self.verifiedIDNumberPurpose, idNumber.uppercased()))]).map { try $0.int("id") }
     }
 
     public func staffCredentials(username: String) async throws -> StaffCredentials? {
         try await staffCredentials(where: "username = $1", .text(username))
+    }
+
+    /// The credentials, and in the same query whether the account opened a session from
+    /// `client` since `since` (a client the owner uses: sign-in throttles spare it).
+    public func staffCredentials(username: String, client: String, since: Int64) async throws -> StaffCredentials? {
+        guard !client.isEmpty else { return try await staffCredentials(username: username) }
+        guard let row = try await database.first("""
+            SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter,
+                   CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.account_id = accounts.id AND s.client_ip = $2 AND s.created_at >= $3)
+                        THEN 1 ELSE 0 END AS recognised
+            FROM accounts WHERE username = $1 AND kind = 'staff'
+            """, [.text(username), .text(client), .integer(since)])
+        else { return nil }
+        var credentials = try Self.credentials(row, protection: protection)
+        credentials.recognisedClient = try row.bool("recognised")
+        return credentials
     }
 
     public func staffCredentials(accountId: Int) async throws -> StaffCredentials? {
@@ -148,7 +207,11 @@ public struct IdentityRepository: Sendable {
             FROM accounts WHERE \(condition) AND kind = 'staff'
             """, [key])
         else { return nil }
-        return StaffCredentials(
+        return try Self.credentials(row, protection: protection)
+    }
+
+    private static func credentials(_ row: SQLRow, protection: DataProtection) throws -> StaffCredentials {
+        StaffCredentials(
             accountId: try row.int("id"),
             passwordHash: try row.optionalString("password_hash") ?? "",
             failedAttempts: try row.int("failed_attempts"),
@@ -157,27 +220,6 @@ public struct IdentityRepository: Sendable {
             totpConfirmed: try row.bool("totp_confirmed"),
             totpLastCounter: try row.int64("totp_last_counter")
         )
-    }
-
-    /// Counts a failed sign-in; locks the account for `lockSeconds` at the `limit`-th failure in a row.
-    /// Returns the lock's end when this failure locked it.
-    public func recordFailure(accountId: Int, limit: Int, lockSeconds: Int64, now: Int64) async throws -> Int64? {
-        try await database.write { db in
-            guard let row = try await db.first(
-                "UPDATE accounts SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts",
-                [.integer(Int64(accountId))]
-            ) else { return nil }
-            guard try row.int("failed_attempts") >= limit else { return nil }
-            let until = now + lockSeconds
-            try await db.execute("UPDATE accounts SET failed_attempts = 0, locked_until = $1 WHERE id = $2", [.integer(until), .integer(Int64(accountId))])
-            return until
-        }
-    }
-
-    public func clearFailures(accountId: Int) async throws {
-        try await database.write { db in
-            try await db.execute("UPDATE accounts SET failed_attempts = 0 WHERE id = $1", [.integer(Int64(accountId))])
-        }
     }
 
     /// Stores the counter of an accepted TOTP code, only if it is newer than the last one:

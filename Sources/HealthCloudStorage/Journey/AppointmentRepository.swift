@@ -261,6 +261,8 @@ public struct AppointmentRepository: Sendable {
         case cancelled
         case alreadyUsed(Appointment)
         case released
+        /// An offline scan dated before its booking existed: a back-dated visit, refused.
+        case scannedBeforeBooking(bookedAt: Int64)
     }
 
     /// Marks a verified pass used and gives its holder the site's next queue number of the day.
@@ -282,6 +284,9 @@ public struct AppointmentRepository: Sendable {
         }
         guard let appointment = try await appointment(db, id: pass.appointmentId), appointment.passId == pass.passId,
               appointment.siteId == pass.siteId else { return .unknownAppointment }
+        // A kiosk's clock may run a minute fast or slow; a scan older than that before the
+        // booking was made back-dates the visit (and could revive a no-show).
+        if offline, at < appointment.createdAt - 60 { return .scannedBeforeBooking(bookedAt: appointment.createdAt) }
         if let outcome = settled(appointment) { return outcome }
         guard try await db.first("""
             UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id

@@ -18,6 +18,21 @@ public struct SyncAudience: Sendable, Hashable, Comparable {
     /// A patient's own records.
     public static func patient(_ id: Int) -> SyncAudience { SyncAudience(role: "patient", path: "patient/\(id)") }
 
+    /// A device's own records (its conflicts), bound to the account that pushed from it: another
+    /// account that names the same `clientId` neither reads nor overwrites them.
+    public static func client(_ clientId: String, accountId: Int) -> SyncAudience {
+        SyncAudience(role: "client", path: "client/\(accountId)/\(clientId)")
+    }
+
+    /// Whether a holder of this grant reads a record of `audience`: the same role and the grant's
+    /// path or one under it (a client grant: that path only). The twin of ``SyncLog/page``'s
+    /// predicate, for deciding without a query (live pokes).
+    public func admits(_ audience: SyncAudience) -> Bool {
+        guard role == audience.role else { return false }
+        if role == "client" { return path == audience.path }
+        return audience.path == path || audience.path.hasPrefix(path + "/")
+    }
+
     /// The hierarchy path of a place (`nil` for a place that does not exist).
     public static func path(of scope: ScopePath?) -> String? {
         guard let scope else { return nil }
@@ -172,19 +187,35 @@ public struct SyncLog: Sendable {
         /// The version the page brings the reader up to.
         public var cursor: Int64
         public var hasMore: Bool
+        /// The last version committed when the page was read (a snapshot's starting mark).
+        public var highWater: Int64
     }
 
-    public func state() async throws -> (lastVersion: Int64, purgedThrough: Int64) {
-        guard let row = try await database.first("SELECT last_version, purged_through FROM sync_state WHERE id = 1") else { return (0, 0) }
-        return (try row.int64("last_version"), try row.int64("purged_through"))
+    /// The counter, the highest purged tombstone and the history epoch (SPEC.md §2).
+    public func state() async throws -> (lastVersion: Int64, purgedThrough: Int64, epoch: String) {
+        guard let row = try await database.first("SELECT last_version, purged_through, epoch FROM sync_state WHERE id = 1") else { return (0, 0, "") }
+        return (try row.int64("last_version"), try row.int64("purged_through"), try row.string("epoch"))
+    }
+
+    /// Draws a new history epoch: every cursor issued so far is answered with a reset. Run after
+    /// restoring a backup, whose counter may be below cursors already issued.
+    @discardableResult
+    public func newEpoch() async throws -> String {
+        let epoch = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try await database.write { db in
+            try await db.execute("UPDATE sync_state SET epoch = $1 WHERE id = 1", [.text(epoch)])
+        }
+        return epoch
     }
 
     /// The records visible to `grants` changed after `after`, oldest first, at most `limit`
-    /// and about `maxBytes` of data; `snapshot` leaves tombstones out (a reset).
-    public func page(grants: [SyncAudience], after: Int64, snapshot: Bool, limit: Int, maxBytes: Int) async throws -> Page {
+    /// and about `maxBytes` of data; `snapshot` leaves tombstones out (a reset's first page),
+    /// and so does `tombstonesAbove` for those at or below it (its later pages: the snapshot's mark).
+    public func page(grants: [SyncAudience], after: Int64, snapshot: Bool, tombstonesAbove: Int64 = 0, limit: Int, maxBytes: Int) async throws -> Page {
         let highWater = try await state().lastVersion
-        guard !grants.isEmpty, after < highWater else { return Page(records: [], cursor: max(after, highWater), hasMore: false) }
-        var binds: [SQLValue] = [.integer(after), .integer(highWater)]
+        guard !grants.isEmpty, after < highWater else { return Page(records: [], cursor: max(after, highWater), hasMore: false, highWater: highWater) }
+        // A tombstone above the page's high-water mark cannot exist: a snapshot carries none.
+        var binds: [SQLValue] = [.integer(after), .integer(highWater), .integer(snapshot ? highWater : tombstonesAbove)]
         var predicates: [String] = []
         for grant in grants {
             binds.append(.text(grant.role))
@@ -198,7 +229,7 @@ public struct SyncLog: Sendable {
         }
         let rows = try await database.query("""
             SELECT collection, record_id, version, deleted, data FROM sync_records
-            WHERE version > $1 AND version <= $2\(snapshot ? " AND deleted = 0" : "") AND (\(predicates.joined(separator: " OR ")))
+            WHERE version > $1 AND version <= $2 AND (deleted = 0 OR version > $3) AND (\(predicates.joined(separator: " OR ")))
             ORDER BY version LIMIT \(limit + 1)
             """, binds)
         var records: [Record] = []
@@ -212,7 +243,16 @@ public struct SyncLog: Sendable {
                                   deleted: try row.bool("deleted"), data: data))
         }
         let complete = records.count == rows.count
-        return Page(records: records, cursor: complete ? highWater : records.last!.version, hasMore: !complete)
+        return Page(records: records, cursor: complete ? highWater : records.last!.version, hasMore: !complete, highWater: highWater)
+    }
+
+    /// The audiences of the records whose last change lies in `(after, through]`, each once:
+    /// one query per move of the counter, however many live connections then decide from it.
+    public func audiences(after: Int64, through: Int64) async throws -> Set<SyncAudience> {
+        guard through > after else { return [] }
+        return Set(try await database.query("SELECT DISTINCT role, path FROM sync_records WHERE version > $1 AND version <= $2",
+                                            [.integer(after), .integer(through)])
+            .map { SyncAudience(role: try $0.string("role"), path: try $0.string("path")) })
     }
 
     /// Deletes tombstones older than `before` (unix seconds); cursors below the highest version
