@@ -39,10 +39,17 @@ import Testing
         "[1,2",
         "01",
         "[1e999]",
-        "[99999999999999999999]",
     ])
     func ambiguousOrBrokenTextIsRefused(text: String) {
         #expect(throws: JSONTree.Failure.self) { try JSONTree.parse(Array(text.utf8)) }
+    }
+
+    /// Valid JSON that Jansson cannot hold is read all the same (Foundation's parser, same cap).
+    @Test func integersBeyond64BitsAndNULInKeysAreRead() throws {
+        #expect(try JSONTree.parse(Array(#"[99999999999999999999,-99999999999999999999,1,true,2.5]"#.utf8))
+                == .array([.number(1e20), .number(-1e20), .integer(1), .bool(true), .number(2.5)]))
+        #expect(try JSONTree.parse(Array(#"{"a\u0000b":1,"c":{"d":[null]}}"#.utf8)) == .object(["a\u{0}b": .integer(1), "c": .object(["d": .array([.null])])]))
+        #expect(throws: JSONTree.Failure.self) { try JSONTree.parse(Array((#"{"k\u0000":"# + Self.nested(40) + "}").utf8)) }
     }
 
     @Test func invalidUTF8IsRefused() {

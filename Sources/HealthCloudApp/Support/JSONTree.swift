@@ -1,4 +1,5 @@
 import CJansson
+import Foundation
 import HealthCloudDomain
 
 /// Request bodies parsed once by the system's Jansson into a `JSONValue`: a cost linear in the
@@ -33,11 +34,64 @@ enum JSONTree {
         guard let root = json_loadb(base, buffer.count, Int(flags), &error) else {
             let reason = withUnsafeBytes(of: error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if reason.hasPrefix("maximum parsing depth") { return .failure(.tooDeep(path: "")) }
+            // Valid JSON that Jansson cannot hold: an integer beyond 64 bits, a NUL in a key.
+            // Foundation's JSONSerialization (a linear tree parser too) reads those rare texts.
+            if reason.hasPrefix("too big") || reason.hasPrefix("NUL byte in object key") {
+                return parseWithFoundation(buffer, maxDepth: maxDepth, reason: reason)
+            }
             return .failure(.invalid("\(reason) (line \(error.line), column \(error.column))"))
         }
         defer { json_decref(root) }
         var path: [PathElement] = []
         return convert(root, depth: 0, maxDepth: maxDepth, path: &path)
+    }
+
+    private static func parseWithFoundation(_ buffer: UnsafeRawBufferPointer, maxDepth: Int, reason: String) -> Result<JSONValue, Failure> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer), options: [.fragmentsAllowed]) else {
+            return .failure(.invalid(reason))
+        }
+        var path: [PathElement] = []
+        return convert(foundation: object, depth: 0, maxDepth: maxDepth, path: &path)
+    }
+
+    private static func convert(foundation node: Any, depth: Int, maxDepth: Int, path: inout [PathElement]) -> Result<JSONValue, Failure> {
+        switch node {
+        case is NSNull: return .success(.null)
+        case let text as String: return .success(.string(text))
+        case let number as NSNumber:
+            switch String(cString: number.objCType) {
+            case "c", "B": return .success(.bool(number.boolValue))
+            case "d", "f": return .success(.number(number.doubleValue))
+            case "Q" where number.uint64Value > UInt64(Int64.max): return .success(.number(number.doubleValue))
+            default: return .success(.integer(number.int64Value))
+            }
+        case let items as [Any]:
+            guard depth < maxDepth else { return .failure(.tooDeep(path: describe(path))) }
+            var values: [JSONValue] = []
+            for (index, item) in items.enumerated() {
+                path.append(.index(index))
+                defer { path.removeLast() }
+                switch convert(foundation: item, depth: depth + 1, maxDepth: maxDepth, path: &path) {
+                case .success(let value): values.append(value)
+                case .failure(let failure): return .failure(failure)
+                }
+            }
+            return .success(.array(values))
+        case let members as [String: Any]:
+            guard depth < maxDepth else { return .failure(.tooDeep(path: describe(path))) }
+            var values: [String: JSONValue] = [:]
+            for (key, member) in members {
+                path.append(.key(key))
+                defer { path.removeLast() }
+                switch convert(foundation: member, depth: depth + 1, maxDepth: maxDepth, path: &path) {
+                case .success(let value): values[key] = value
+                case .failure(let failure): return .failure(failure)
+                }
+            }
+            return .success(.object(values))
+        default:
+            return .failure(.invalid("unknown JSON node"))
+        }
     }
 
     private enum PathElement {
