@@ -63,12 +63,7 @@ import Testing
             let site = try JourneyTests.siteId(kioskAccount.scope)
             var passes: [(id: Int, token: String)] = []
             for n in 0..<2 {
-                let patient = try await JourneyTests.patient(client, sms: sms, phone: JourneyTests.phone(710 + n))
-                let precheck = try await JourneyTests.precheck(client, token: patient)["id"] as! Int
-                let slot = try await JourneyTests.slot(client, site: site, now: time.clock.now)
-                let booking = try await JourneyTests.book(client, token: patient, slot: slot, precheck: precheck)
-                let id = try #require(try booking.json()["id"] as? Int)
-                let token = try #require(try await client.get("/api/v1/appointments/\(id)/pass", token: patient).json()["token"] as? String)
+                let (_, id, token) = try await JourneyTests.booked(client, sms: sms, 710 + n, site: site, now: time.clock.now)
                 passes.append((id, token))
             }
             time.advance(by: 600)

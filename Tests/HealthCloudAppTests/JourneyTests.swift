@@ -56,6 +56,19 @@ import Testing
 
     static func siteId(_ scope: String) throws -> Int { try #require(Int(scope.split(separator: ":")[1])) }
 
+    /// A new patient (phone `n`) with a fever-clinic pre-check and a booking at `site` in the
+    /// window holding `now` (or `days` later): (patient token, appointment id, pass token).
+    static func booked(_ client: any TestClientProtocol, sms: DevSMSSink, _ n: Int, site: Int, now: Date, days: Int = 0) async throws -> (String, Int, String) {
+        let patient = try await patient(client, sms: sms, phone: phone(n))
+        let precheck = try await precheck(client, token: patient)["id"] as! Int
+        let slot = try await slot(client, site: site, now: now, days: days)
+        let booking = try await book(client, token: patient, slot: slot, precheck: precheck)
+        #expect(booking.status == .created, "\(String(buffer: booking.body))")
+        let appointment = try #require(try booking.json()["id"] as? Int)
+        let pass = try await client.get("/api/v1/appointments/\(appointment)/pass", token: patient).json()["token"] as! String
+        return (patient, appointment, pass)
+    }
+
     @Test(arguments: TestEngine.available)
     func theWholeJourneyFromPreCheckToGrading(engine: TestEngine) async throws {
         let directory = scratchDirectory()
@@ -242,14 +255,7 @@ import Testing
 
             /// A new patient with a fever-clinic pre-check and a booking; returns (patient token, appointment, pass token).
             func booked(_ n: Int, site: Int, days: Int = 0) async throws -> (String, Int, String) {
-                let patient = try await Self.patient(client, sms: sms, phone: Self.phone(100 + n))
-                let precheck = try await Self.precheck(client, token: patient)["id"] as! Int
-                let slot = try await Self.slot(client, site: site, now: time.clock.now, days: days)
-                let booking = try await Self.book(client, token: patient, slot: slot, precheck: precheck)
-                #expect(booking.status == .created, "\(String(buffer: booking.body))")
-                let appointment = try #require(try booking.json()["id"] as? Int)
-                let pass = try await client.get("/api/v1/appointments/\(appointment)/pass", token: patient).json()["token"] as! String
-                return (patient, appointment, pass)
+                try await Self.booked(client, sms: sms, 100 + n, site: site, now: time.clock.now, days: days)
             }
             func checkIn(_ token: String) async throws -> TestResponse {
                 try await client.send(.post, "/api/v1/checkins", token: kiosk, json: ["token": token])

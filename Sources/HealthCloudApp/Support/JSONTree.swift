@@ -9,6 +9,9 @@ enum JSONTree {
     /// The deepest nesting a request body may have. The deepest legitimate body (a sync push
     /// whose mutation carries a pre-check) nests 5 levels.
     static let maxDepth = 32
+    /// For the server's own stored records (sync records, cached cockpit bodies), read on every
+    /// pull with the same one-pass parser: Foundation's limit, since nothing here is untrusted.
+    static let storedMaxDepth = 512
 
     enum Failure: Error, Equatable {
         /// Not JSON (or a duplicate key, or an integer out of range), with Jansson's reason.

@@ -116,7 +116,7 @@ struct SyncController {
         }
         let changes = try page.records.map { record in
             Change(collection: record.collection, id: record.id, op: record.deleted ? .delete : .upsert, version: record.version,
-                   data: try record.data.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } ?? .null)
+                   data: try record.data.map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) } ?? .null)
         }
         // A snapshot's later pages carry its starting mark until they pass it (SPEC.md §3.2).
         if reset { mark = page.highWater }
@@ -148,13 +148,13 @@ struct SyncController {
             let scope = assignment.scope
             guard let rankBy = Metrics.named(CockpitService.defaultRanking) else { continue }
             let body = try await homes.cachedHome(scope: scope, date: nil, rankBy: rankBy, cache: cockpit, yesterday: Day(shanghaiTimeOf: clock.seconds) - 1)
-            let data = try JSONDecoder().decode(JSONValue.self, from: Data(body.json)).decimalsAsStrings
+            let data = try JSONTree.parse(body.json, maxDepth: JSONTree.storedMaxDepth).decimalsAsStrings
             guard let path = SyncAudience.path(of: try await directory.path(of: scope)) else { continue }
             let now = clock.seconds
             try await database.database.write { db in
                 let stored = try await db.first("SELECT data FROM sync_records WHERE collection = 'cockpitHome' AND record_id = $1 AND deleted = 0",
                                                 [.text(scope.description)])
-                let storedData = try stored?.optionalString("data").map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+                let storedData = try stored?.optionalString("data").map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) }
                 guard storedData != data else { return }
                 try await SyncLog.put(db, collection: SyncCollection.cockpitHome.name, id: scope.description,
                                       audience: SyncAudience(role: "leader", path: path), data: data, now: now)
