@@ -91,7 +91,11 @@ public struct AppConfiguration: Sendable {
         }
         if let level = environment["HEALTHCLOUD_LOG_LEVEL"], !level.isEmpty {
             guard let value = Logger.Level(rawValue: level.lowercased()) else {
-                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_LOG_LEVEL", value: level, expected: "trace|debug|info|notice|warning|error|critical")
+                throw ConfigurationError.invalid(
+                    variable: "HEALTHCLOUD_LOG_LEVEL",
+                    value: level,
+                    expected: "trace|debug|info|notice|warning|error|critical"
+                )
             }
             configuration.logLevel = value
         }
@@ -145,20 +149,30 @@ public struct AppConfiguration: Sendable {
         }
         if let token = environment["HEALTHCLOUD_METRICS_TOKEN"], !token.isEmpty {
             guard token.utf8.count >= 16, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_METRICS_TOKEN", value: "…", expected: "at least 16 printable ASCII characters")
+                throw ConfigurationError.invalid(
+                    variable: "HEALTHCLOUD_METRICS_TOKEN",
+                    value: "…",
+                    expected: "at least 16 printable ASCII characters"
+                )
             }
             configuration.metricsToken = token
         }
         if let proxies = environment["HEALTHCLOUD_TRUSTED_PROXIES"], !proxies.isEmpty {
             guard let value = TrustedProxies(proxies) else {
-                throw ConfigurationError.invalid(variable: "HEALTHCLOUD_TRUSTED_PROXIES", value: proxies, expected: "addresses or CIDR ranges, comma-separated")
+                throw ConfigurationError.invalid(
+                    variable: "HEALTHCLOUD_TRUSTED_PROXIES",
+                    value: proxies,
+                    expected: "addresses or CIDR ranges, comma-separated"
+                )
             }
             configuration.trustedProxies = value
         }
-        for (variable, limit) in [("HEALTHCLOUD_SYNC_SOCKETS_PER_SESSION", \SyncLiveLimits.socketsPerSession),
-                                  ("HEALTHCLOUD_SYNC_SOCKETS_PER_ACCOUNT", \SyncLiveLimits.socketsPerAccount),
-                                  ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_SESSION", \SyncLiveLimits.longPollsPerSession),
-                                  ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_ACCOUNT", \SyncLiveLimits.longPollsPerAccount)] {
+        for (variable, limit) in [
+            ("HEALTHCLOUD_SYNC_SOCKETS_PER_SESSION", \SyncLiveLimits.socketsPerSession),
+            ("HEALTHCLOUD_SYNC_SOCKETS_PER_ACCOUNT", \SyncLiveLimits.socketsPerAccount),
+            ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_SESSION", \SyncLiveLimits.longPollsPerSession),
+            ("HEALTHCLOUD_SYNC_LONG_POLLS_PER_ACCOUNT", \SyncLiveLimits.longPollsPerAccount),
+        ] {
             guard let text = environment[variable], !text.isEmpty else { continue }
             guard let value = Int(text), (1...10_000).contains(value) else {
                 throw ConfigurationError.invalid(variable: variable, value: text, expected: "1 to 10000")

@@ -63,7 +63,8 @@ public func buildApplication(
     logger.logLevel = configuration.logLevel
     let database = AppDatabase(try configuration.database.open(logger: logger), keys: keys)
     var dependencies = AppDependencies(
-        database: database, clock: clock,
+        database: database,
+        clock: clock,
         sms: sms ?? (configuration.demo ? DevSMSSink() : UnconfiguredSMSSender())
     )
     let hub = SyncLiveHub(database: database, clock: clock, configuration: configuration, counters: hooks.syncLiveCounters)
@@ -73,7 +74,9 @@ public func buildApplication(
 
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(limits: configuration.connectionLimits) { request, channel, _ in try await live.shouldUpgrade(request, channel: channel) },
+        server: .http1WebSocketUpgrade(limits: configuration.connectionLimits) { request, channel, _ in
+            try await live.shouldUpgrade(request, channel: channel)
+        },
         configuration: .init(
             address: .hostname(configuration.hostname, port: configuration.port),
             serverName: "HealthCloud-BFF"
@@ -87,7 +90,9 @@ public func buildApplication(
     if let service = database.database as? any Service {
         app.addServices(service)
     }
-    app.addServices(PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger))
+    app.addServices(
+        PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger)
+    )
     app.addServices(hub.watcher)
     app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
@@ -106,7 +111,8 @@ public func buildApplication(
 /// The router with every feature's routes, and the access declaration of each. Separate
 /// from ``buildApplication`` so tests drive it in process as well as over a socket.
 public func buildRouter(
-    _ configuration: AppConfiguration, dependencies: AppDependencies
+    _ configuration: AppConfiguration,
+    dependencies: AppDependencies
 ) throws -> (Router<AppRequestContext>, AccessRegistry) {
     let database = dependencies.database
     let clock = dependencies.clock
@@ -114,8 +120,14 @@ public func buildRouter(
     let directory = ScopeDirectory(database: database)
     let registry = AccessRegistry()
     let live = dependencies.live ?? SyncLiveHub(database: database, clock: clock, configuration: configuration)
-    let identity = try IdentityService(database: database, policy: configuration.identity, clock: clock, sms: dependencies.sms, audit: audit,
-                                       verifier: dependencies.verifier ?? (configuration.demo ? DevIdentityRegister() : UnconfiguredIdentityVerifier()))
+    let identity = try IdentityService(
+        database: database,
+        policy: configuration.identity,
+        clock: clock,
+        sms: dependencies.sms,
+        audit: audit,
+        verifier: dependencies.verifier ?? (configuration.demo ? DevIdentityRegister() : UnconfiguredIdentityVerifier())
+    )
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: security headers, id and access log, metrics of what was really sent,
@@ -126,13 +138,19 @@ public func buildRouter(
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodySize))
-    router.add(middleware: AuthorizationMiddleware(
-        registry: registry,
-        authenticator: Authenticator(database: database, clock: clock, audit: audit,
-                                     cache: live.sessions),
-        directory: directory,
-        refusals: dependencies.refusals
-    ))
+    router.add(
+        middleware: AuthorizationMiddleware(
+            registry: registry,
+            authenticator: Authenticator(
+                database: database,
+                clock: clock,
+                audit: audit,
+                cache: live.sessions
+            ),
+            directory: directory,
+            refusals: dependencies.refusals
+        )
+    )
 
     let root = Routes(router: router, prefix: "", registry: registry)
     OperationsController(database: database, registry: PrometheusMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: root)
@@ -153,9 +171,15 @@ public func buildRouter(
     SitesController(database: database, catalog: sites, clock: clock).addRoutes(to: api)
     AppointmentsController(database: database, audit: audit, clock: clock).addRoutes(to: api)
     CheckInController(database: database, audit: audit, clock: clock).addRoutes(to: api)
-    SyncController(database: database, directory: directory, clock: clock, cockpit: cockpit, homes: CockpitService(database: database),
-                   mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks),
-                   live: live).addRoutes(to: api)
+    SyncController(
+        database: database,
+        directory: directory,
+        clock: clock,
+        cockpit: cockpit,
+        homes: CockpitService(database: database),
+        mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks),
+        live: live
+    ).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
         DevController(sink: sink, register: identity.verifier as? DevIdentityRegister).addRoutes(to: api)
     }
@@ -180,7 +204,8 @@ func answerUnsupportedMethods(on router: Router<AppRequestContext>, registry: Ac
         for method in candidates where !allowed.contains(method) {
             routes.on(path, method, .open) { request, _ in
                 throw APIError(
-                    .methodNotAllowed, code: "method_not_allowed",
+                    .methodNotAllowed,
+                    code: "method_not_allowed",
                     message: "\(request.method) is not supported on \(request.uri.path); use \(allowHeader).",
                     headers: [.allow: allowHeader]
                 )

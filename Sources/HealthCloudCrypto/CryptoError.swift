@@ -44,7 +44,8 @@ public enum CryptoError: Error, CustomStringConvertible {
 /// previous key"), so an empty collection still gets a valid pointer.
 @inline(__always)
 func withBytes<C: Collection<UInt8>, R>(
-    _ collection: C, _ body: (UnsafePointer<UInt8>, Int) throws -> R
+    _ collection: C,
+    _ body: (UnsafePointer<UInt8>, Int) throws -> R
 ) rethrows -> R {
     if let result = try collection.withContiguousStorageIfAvailable({ try callNonNull($0, body) }) {
         return result
@@ -54,7 +55,8 @@ func withBytes<C: Collection<UInt8>, R>(
 
 @inline(__always)
 private func callNonNull<R>(
-    _ buffer: UnsafeBufferPointer<UInt8>, _ body: (UnsafePointer<UInt8>, Int) throws -> R
+    _ buffer: UnsafeBufferPointer<UInt8>,
+    _ body: (UnsafePointer<UInt8>, Int) throws -> R
 ) rethrows -> R {
     if let base = buffer.baseAddress { return try body(base, buffer.count) }
     var zero: UInt8 = 0

@@ -50,7 +50,9 @@ public enum HMACDigest: Sendable {
 /// HMAC (RFC 2104) over OpenSSL's one-shot `HMAC()`.
 public enum HMAC {
     public static func authenticationCode(
-        for data: some Collection<UInt8>, key: some Collection<UInt8>, digest: HMACDigest = .sm3
+        for data: some Collection<UInt8>,
+        key: some Collection<UInt8>,
+        digest: HMACDigest = .sm3
     ) -> [UInt8] {
         precondition(key.count <= Int32.max, "HMAC: key longer than Int32.max bytes")
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
@@ -70,7 +72,10 @@ public enum HMAC {
 public enum PBKDF2 {
     /// Throws `invalidKey` for `iterations` or `length` outside 1...Int32.max (the C API's `int`).
     public static func deriveKey(
-        password: some Collection<UInt8>, salt: some Collection<UInt8>, iterations: Int, length: Int = 32
+        password: some Collection<UInt8>,
+        salt: some Collection<UInt8>,
+        iterations: Int,
+        length: Int = 32
     ) throws -> [UInt8] {
         guard iterations >= 1, let iter = Int32(exactly: iterations) else {
             throw CryptoError.invalidKey("PBKDF2 iterations must be in 1...\(Int32.max), got \(iterations)")

@@ -16,8 +16,12 @@ public struct KeyMaterial: Sendable {
     public let integrityKey: [UInt8]
 
     public init(
-        signingKeyID: String, signingKey: SM2PrivateKey, verificationKeys: [String: SM2PublicKey],
-        fields: FieldKeyring, blindIndexKey: [UInt8], integrityKey: [UInt8]
+        signingKeyID: String,
+        signingKey: SM2PrivateKey,
+        verificationKeys: [String: SM2PublicKey],
+        fields: FieldKeyring,
+        blindIndexKey: [UInt8],
+        integrityKey: [UInt8]
     ) {
         self.signingKeyID = signingKeyID
         self.signingKey = signingKey
@@ -32,9 +36,12 @@ public struct KeyMaterial: Sendable {
         let signing = try SM2PrivateKey.generate()
         let kid = KeyStore.newKeyID(prefix: "sm2")
         return KeyMaterial(
-            signingKeyID: kid, signingKey: signing, verificationKeys: [kid: signing.publicKey],
+            signingKeyID: kid,
+            signingKey: signing,
+            verificationKeys: [kid: signing.publicKey],
             fields: FieldKeyring(current: try FieldCipher(keyID: KeyStore.newKeyID(prefix: "f"), masterKey: SecureRandom.bytes(32))),
-            blindIndexKey: SecureRandom.bytes(32), integrityKey: SecureRandom.bytes(32)
+            blindIndexKey: SecureRandom.bytes(32),
+            integrityKey: SecureRandom.bytes(32)
         )
     }
 }
@@ -89,7 +96,11 @@ public enum KeyStore {
         guard !exists(at: directory) else { throw KeyStoreError.alreadyInitialized(directory.path) }
         let fm = FileManager.default
         for sub in ["", "signing", "field"] {
-            try fm.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(
+                at: directory.appendingPathComponent(sub),
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         }
         let signingID = newKeyID(prefix: "sm2")
         let fieldID = newKeyID(prefix: "f")

@@ -18,8 +18,8 @@ public struct PasswordHasher: Sendable {
     public func verify(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "pbkdf2-sm3", let iterations = Int(parts[1]), (1...10_000_000).contains(iterations),
-              let salt = Base64URL.decode(String(parts[2])), let expected = Base64URL.decode(String(parts[3])), expected.count == 32,
-              let derived = try? PBKDF2.deriveKey(password: Array(password.utf8), salt: salt, iterations: iterations, length: 32)
+            let salt = Base64URL.decode(String(parts[2])), let expected = Base64URL.decode(String(parts[3])), expected.count == 32,
+            let derived = try? PBKDF2.deriveKey(password: Array(password.utf8), salt: salt, iterations: iterations, length: 32)
         else { return false }
         return constantTimeEquals(derived, expected)
     }

@@ -27,7 +27,8 @@ final class SM2KeyHandle: @unchecked Sendable {
     /// the distinguishing ID, attached to the MD context before EVP_Digest{Sign,Verify}Init.
     /// `EVP_MD_CTX_set_pkey_ctx` does not take ownership, so both are freed here, MD first.
     func withDigestContext<R>(
-        sign: Bool, _ body: (OpaquePointer) throws -> R
+        sign: Bool,
+        _ body: (OpaquePointer) throws -> R
     ) throws -> R {
         guard let pctx = EVP_PKEY_CTX_new(pkey, nil) else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(pctx) }
@@ -36,7 +37,8 @@ final class SM2KeyHandle: @unchecked Sendable {
         let idOK = sm2DefaultID.withUnsafeBytes { EVP_PKEY_CTX_set1_id(pctx, $0.baseAddress, Int32($0.count)) == 1 }
         guard idOK else { throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_set1_id") }
         EVP_MD_CTX_set_pkey_ctx(mdctx, pctx)
-        let initResult = sign
+        let initResult =
+            sign
             ? EVP_DigestSignInit(mdctx, nil, EVP_sm3(), nil, pkey)
             : EVP_DigestVerifyInit(mdctx, nil, EVP_sm3(), nil, pkey)
         guard initResult == 1 else { throw CryptoError.fromOpenSSL(sign ? "EVP_DigestSignInit" : "EVP_DigestVerifyInit") }

@@ -24,7 +24,12 @@ public enum SM4 {
     }
 
     private static func crypt(
-        _ cipher: OpaquePointer?, encrypt: Bool, padding: Bool, input: some Collection<UInt8>, key: [UInt8], iv: [UInt8]?
+        _ cipher: OpaquePointer?,
+        encrypt: Bool,
+        padding: Bool,
+        input: some Collection<UInt8>,
+        key: [UInt8],
+        iv: [UInt8]?
     ) throws -> [UInt8] {
         guard let ctx = EVP_CIPHER_CTX_new() else { throw CryptoError.fromOpenSSL("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }  // also cleanses the expanded key schedule

@@ -34,7 +34,12 @@ public enum SignedToken {
     /// Signs `claims` (a JSON object) after adding `kid`, `typ`, `iat` and `exp`.
     /// `nbf` may be set by the caller in `claims`.
     public static func sign(
-        claims: [String: any Sendable], type: String, issuedAt: Date, expiresAt: Date, key: SM2PrivateKey, keyID: String
+        claims: [String: any Sendable],
+        type: String,
+        issuedAt: Date,
+        expiresAt: Date,
+        key: SM2PrivateKey,
+        keyID: String
     ) throws -> String {
         var object: [String: Any] = claims
         object["kid"] = keyID
@@ -49,7 +54,11 @@ public enum SignedToken {
 
     /// Verifies the signature with the key its `kid` names, then the validity window; returns the claims.
     public static func verify(
-        _ token: String, publicKeys: [String: SM2PublicKey], now: Date, expectedType: String? = nil, leeway: Int64 = 0
+        _ token: String,
+        publicKeys: [String: SM2PublicKey],
+        now: Date,
+        expectedType: String? = nil,
+        leeway: Int64 = 0
     ) throws -> [String: Any] {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == prefix else { throw VerificationError.malformed("expected HCP1.<payload>.<signature>") }
@@ -60,7 +69,7 @@ public enum SignedToken {
             throw VerificationError.malformed("payload is not a JSON object")
         }
         guard let kid = object["kid"] as? String, let type = object["typ"] as? String,
-              let exp = (object["exp"] as? NSNumber)?.int64Value, (object["iat"] as? NSNumber) != nil
+            let exp = (object["exp"] as? NSNumber)?.int64Value, (object["iat"] as? NSNumber) != nil
         else { throw VerificationError.malformed("kid, typ, iat and exp are required") }
         guard let key = publicKeys[kid] else { throw VerificationError.unknownKey(kid) }
         guard key.isValidSignature(signature, for: Array("\(prefix).\(parts[1])".utf8)) else {

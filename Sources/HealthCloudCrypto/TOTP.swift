@@ -26,7 +26,8 @@ public struct TOTP: Sendable {
         let message = withUnsafeBytes(of: &big) { Array($0) }
         let mac = HMAC.authenticationCode(for: message, key: secret, digest: .sha1)
         let offset = Int(mac[mac.count - 1] & 0x0f)
-        let binary = (UInt32(mac[offset] & 0x7f) << 24) | (UInt32(mac[offset + 1]) << 16)
+        let binary =
+            (UInt32(mac[offset] & 0x7f) << 24) | (UInt32(mac[offset + 1]) << 16)
             | (UInt32(mac[offset + 2]) << 8) | UInt32(mac[offset + 3])
         var modulus: UInt32 = 1
         for _ in 0..<digits { modulus *= 10 }

@@ -36,9 +36,11 @@ public struct AccountsStep: DemoStep {
     public func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String {
         let db = context.database.database
         func campus(_ institution: String, _ campus: String) async throws -> Int {
-            guard let row = try await db.first(
-                "SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.name = $1 AND c.name = $2",
-                [.text(institution), .text(campus)])
+            guard
+                let row = try await db.first(
+                    "SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.name = $1 AND c.name = $2",
+                    [.text(institution), .text(campus)]
+                )
             else { throw DemoError("campus \(institution) \(campus) is missing; run the organisations step first") }
             return try row.int("id")
         }
@@ -79,11 +81,24 @@ public struct AccountsStep: DemoStep {
             let password = Self.randomPassword()
             let secret = TOTP.generateSecret()
             _ = try await context.database.identity.createStaff(
-                username: username, displayName: displayName, passwordHash: try hasher.hash(password),
-                totpSecret: secret, totpConfirmed: true, assignments: [RoleAssignment(role: role, scope: scope)], now: now
+                username: username,
+                displayName: displayName,
+                passwordHash: try hasher.hash(password),
+                totpSecret: secret,
+                totpConfirmed: true,
+                assignments: [RoleAssignment(role: role, scope: scope)],
+                now: now
             )
-            staff.append(StaffAccount(role: role.rawValue, scope: scope.description, username: username, password: password,
-                                      totpSecret: Base32.encode(secret), displayName: displayName))
+            staff.append(
+                StaffAccount(
+                    role: role.rawValue,
+                    scope: scope.description,
+                    username: username,
+                    password: password,
+                    totpSecret: Base32.encode(secret),
+                    displayName: displayName
+                )
+            )
             progress.advance(by: 1)
         }
 
@@ -97,7 +112,9 @@ public struct AccountsStep: DemoStep {
             let (id, _) = try await context.database.identity.findOrCreatePatient(phone: person.phone, now: now)
             let idNumber = Self.idNumber(region: person.region, birth: person.birth, sequence: 100 + index * 7)
             try await context.database.identity.setRealName(accountId: id, name: person.name, idNumber: idNumber)
-            patients.append(PatientAccount(role: "patient", scope: Scope.patient(id).description, phone: person.phone, name: person.name, idNumber: idNumber))
+            patients.append(
+                PatientAccount(role: "patient", scope: Scope.patient(id).description, phone: person.phone, name: person.name, idNumber: idNumber)
+            )
             progress.advance(by: 1)
         }
 

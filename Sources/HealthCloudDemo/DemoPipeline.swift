@@ -27,7 +27,11 @@ public struct DemoContext: Sendable {
     public var passwordIterations: Int
 
     public init(
-        database: AppDatabase, reference: ReferenceData, dataDirectory: String, today: Date, seed: UInt64 = 2022,
+        database: AppDatabase,
+        reference: ReferenceData,
+        dataDirectory: String,
+        today: Date,
+        seed: UInt64 = 2022,
         passwordIterations: Int = 60_000
     ) {
         self.database = database

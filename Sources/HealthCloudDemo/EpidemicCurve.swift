@@ -11,7 +11,10 @@ public struct EpidemicCurve: Sendable {
     public static let waveStart = Day("2022-03-06")!
 
     public static func bundled() throws -> EpidemicCurve {
-        try load(from: try ReferenceData.resourceDirectory().appendingPathComponent("shanghai-2022"), districts: try ReferenceData.bundled().districts)
+        try load(
+            from: try ReferenceData.resourceDirectory().appendingPathComponent("shanghai-2022"),
+            districts: try ReferenceData.bundled().districts
+        )
     }
 
     public static func load(from directory: URL, districts: [District]) throws -> EpidemicCurve {
@@ -28,8 +31,8 @@ public struct EpidemicCurve: Sendable {
         var lastDay = 0
         for row in csv.rows {
             guard let dateText = row["date"], dateText.count == 8,
-                  let day = Day("\(dateText.prefix(4))-\(dateText.dropFirst(4).prefix(2))-\(dateText.suffix(2))"),
-                  let name = row["district"], let code = codeByName[name], let count = row["count"].flatMap(Double.init)
+                let day = Day("\(dateText.prefix(4))-\(dateText.dropFirst(4).prefix(2))-\(dateText.suffix(2))"),
+                let name = row["district"], let code = codeByName[name], let count = row["count"].flatMap(Double.init)
             else { continue }
             let index = day - waveStart
             guard index >= 0 else { continue }

@@ -46,22 +46,24 @@ public struct OrganisationsStep: DemoStep {
         for hospital in order {
             let campuses = campusesByHospital[hospital]!
             let kind = campuses[0].kind
-            institutions.append(NewInstitution(
-                name: hospital,
-                level: .municipal,
-                kind: kind,
-                districtCode: campuses[0].districtCode,
-                campuses: campuses.map { campus in
-                    let point = Geography.point(in: campus.districtCode, using: &random)
-                    return NewInstitution.NewCampus(
-                        name: campus.campus,
-                        districtCode: campus.districtCode,
-                        latitude: point.latitude,
-                        longitude: point.longitude,
-                        sites: sites(kind: kind, named: "\(hospital)\(campus.campus)", at: point, using: &random)
-                    )
-                }
-            ))
+            institutions.append(
+                NewInstitution(
+                    name: hospital,
+                    level: .municipal,
+                    kind: kind,
+                    districtCode: campuses[0].districtCode,
+                    campuses: campuses.map { campus in
+                        let point = Geography.point(in: campus.districtCode, using: &random)
+                        return NewInstitution.NewCampus(
+                            name: campus.campus,
+                            districtCode: campus.districtCode,
+                            latitude: point.latitude,
+                            longitude: point.longitude,
+                            sites: sites(kind: kind, named: "\(hospital)\(campus.campus)", at: point, using: &random)
+                        )
+                    }
+                )
+            )
         }
 
         // District-level institutions, allotted to districts by population (largest remainder).
@@ -69,30 +71,38 @@ public struct OrganisationsStep: DemoStep {
         for (district, count) in zip(reference.districts, allotment) {
             let hospitals = max(2, Int((Double(count) * 0.33).rounded()))
             for index in 0..<count {
-                let (name, kind) = index < hospitals
+                let (name, kind) =
+                    index < hospitals
                     ? hospitalName(district: district.name, index: index)
                     : (communityCentreName(district: district.name, index: index - hospitals), InstitutionKind.community)
                 let point = Geography.point(in: district.code, using: &random)
-                institutions.append(NewInstitution(
-                    name: name,
-                    level: .district,
-                    kind: kind,
-                    districtCode: district.code,
-                    campuses: [NewInstitution.NewCampus(
-                        name: "本部",
+                institutions.append(
+                    NewInstitution(
+                        name: name,
+                        level: .district,
+                        kind: kind,
                         districtCode: district.code,
-                        latitude: point.latitude,
-                        longitude: point.longitude,
-                        sites: sites(kind: kind, named: name, at: point, using: &random)
-                    )]
-                ))
+                        campuses: [
+                            NewInstitution.NewCampus(
+                                name: "本部",
+                                districtCode: district.code,
+                                latitude: point.latitude,
+                                longitude: point.longitude,
+                                sites: sites(kind: kind, named: name, at: point, using: &random)
+                            )
+                        ]
+                    )
+                )
             }
         }
         return institutions
     }
 
     static func sites(
-        kind: InstitutionKind, named name: String, at point: (latitude: Double, longitude: Double), using random: inout SeededRandom
+        kind: InstitutionKind,
+        named name: String,
+        at point: (latitude: Double, longitude: Double),
+        using random: inout SeededRandom
     ) -> [NewInstitution.NewSite] {
         // The clinic stands a few dozen metres from the campus's main gate.
         let latitude = ((point.latitude + random.uniform(in: -0.0004...0.0004)) * 1e6).rounded() / 1e6

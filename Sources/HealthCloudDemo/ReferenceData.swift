@@ -44,8 +44,8 @@ public struct ReferenceData: Sendable {
         let districtsCSV = try NamedCSV(url: directory.appendingPathComponent(districtsFile), delimiter: .comma, loadColumns: false)
         let districts = try districtsCSV.rows.enumerated().map { index, row in
             guard let code = row["code"], District.isWellFormedCode(code),
-                  let name = row["name_zh"], let nameEn = row["name_en"],
-                  let population10k = row["population_10k"].flatMap(Double.init)
+                let name = row["name_zh"], let nameEn = row["name_en"],
+                let population10k = row["population_10k"].flatMap(Double.init)
             else { throw LoadError.badRow(file: districtsFile, row: index + 2, reason: "expected code,name_zh,name_en,population_10k") }
             return District(code: code, name: name, nameEn: nameEn, population: Int((population10k * 10_000).rounded()))
         }
@@ -54,8 +54,8 @@ public struct ReferenceData: Sendable {
         let hospitalsCSV = try NamedCSV(url: directory.appendingPathComponent(hospitalsFile), delimiter: .comma, loadColumns: false)
         let campuses = try hospitalsCSV.rows.enumerated().map { index, row in
             guard let hospital = row["hospital"], !hospital.isEmpty, let campus = row["campus"], !campus.isEmpty,
-                  let code = row["district_code"], known.contains(code),
-                  let kind = row["kind"].flatMap(InstitutionKind.init(rawValue:))
+                let code = row["district_code"], known.contains(code),
+                let kind = row["kind"].flatMap(InstitutionKind.init(rawValue:))
             else { throw LoadError.badRow(file: hospitalsFile, row: index + 2, reason: "expected hospital,campus,district_code,kind") }
             return MunicipalCampus(hospital: hospital, campus: campus, districtCode: code, kind: kind)
         }

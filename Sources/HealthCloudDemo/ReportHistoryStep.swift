@@ -78,32 +78,43 @@ public struct ReportHistoryStep: DemoStep {
         let db = context.database.database
         let curve = try EpidemicCurve.bundled()
         let population = Dictionary(uniqueKeysWithValues: context.reference.districts.map { ($0.code, Double($0.population) / 10_000) })
-        let profiles = try await db.query("""
+        let profiles = try await db.query(
+            """
             SELECT c.id, c.district_code, i.kind, i.level,
                    (SELECT COUNT(*) FROM sites s WHERE s.campus_id = c.id AND s.kind = 'fever_clinic') AS clinics,
                    (SELECT COUNT(*) FROM sites s WHERE s.campus_id = c.id AND s.kind = 'fever_sentinel') AS sentinels
             FROM campuses c JOIN institutions i ON i.id = c.institution_id ORDER BY c.id
-            """, []).map { row -> Profile in
+            """,
+            []
+        ).map { row -> Profile in
             let id = try row.int("id")
             let kind = InstitutionKind(rawValue: try row.string("kind")) ?? .general
             let level = InstitutionLevel(rawValue: try row.string("level")) ?? .district
             var random = SeededRandom(seed: context.seed &* 31 &+ UInt64(id))
-            let base: Double = switch (level, kind) {
-            case (.municipal, .general): 1.0
-            case (.municipal, _): 0.6
-            case (.district, .community): 0.12
-            case (.district, .general): 0.45
-            default: 0.3
-            }
+            let base: Double =
+                switch (level, kind) {
+                case (.municipal, .general): 1.0
+                case (.municipal, _): 0.6
+                case (.district, .community): 0.12
+                case (.district, .general): 0.45
+                default: 0.3
+                }
             let size = base * random.uniform(in: 0.75...1.25)
             let icu = kind == .community ? 0 : Int((size * 40).rounded())
             let clinics = try row.int("clinics")
             let sentinels = try row.int("sentinels")
-            return Profile(id: id, district: try row.string("district_code"), kind: kind, level: level,
-                           hasFeverClinic: clinics > 0, hasSentinel: sentinels > 0, size: size,
-                           icuBeds: max(kind == .community ? 0 : 4, icu),
-                           isolationRooms: clinics > 0 ? Int((size * 20).rounded()) + 4 : (sentinels > 0 ? 2 : 0),
-                           testingCapacity: Int((size * 3_000).rounded()) + 200)
+            return Profile(
+                id: id,
+                district: try row.string("district_code"),
+                kind: kind,
+                level: level,
+                hasFeverClinic: clinics > 0,
+                hasSentinel: sentinels > 0,
+                size: size,
+                icuBeds: max(kind == .community ? 0 : 4, icu),
+                isolationRooms: clinics > 0 ? Int((size * 20).rounded()) + 4 : (sentinels > 0 ? 2 : 0),
+                testingCapacity: Int((size * 3_000).rounded()) + 200
+            )
         }
         let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
         // The wave's first day lands 200 days ago: its peak about five months back, its tail
@@ -147,7 +158,13 @@ public struct ReportHistoryStep: DemoStep {
     /// the district curves' first day on 2022-03-06 as it was.
     public func replay2022(_ context: DemoContext, from first: Day, through last: Day) async throws -> [(day: Day, submissions: [ReportSubmission])] {
         let base = try await setting(context)
-        let setting = Setting(profiles: base.profiles, curve: base.curve, population: base.population, today: last + 1, waveDayZero: EpidemicCurve.waveStart)
+        let setting = Setting(
+            profiles: base.profiles,
+            curve: base.curve,
+            population: base.population,
+            today: last + 1,
+            waveDayZero: EpidemicCurve.waveStart
+        )
         var stock: [Int: [String: Int]] = [:]
         var days: [(day: Day, submissions: [ReportSubmission])] = []
         var day = first
@@ -172,8 +189,14 @@ public struct ReportHistoryStep: DemoStep {
     /// The submissions of every campus for the days in range (with the sprinkling of missing,
     /// late, broken and corrected reports unless `sprinkle` is false); returns them and how
     /// many campus-days were left missing.
-    func makeSubmissions(_ setting: Setting, from first: Day, through last: Day, seed: UInt64, stock: inout [Int: [String: Int]],
-                         sprinkle: Bool = true) -> ([ReportSubmission], Int) {
+    func makeSubmissions(
+        _ setting: Setting,
+        from first: Day,
+        through last: Day,
+        seed: UInt64,
+        stock: inout [Int: [String: Int]],
+        sprinkle: Bool = true
+    ) -> ([ReportSubmission], Int) {
         var submissions: [ReportSubmission] = []
         submissions.reserveCapacity((last - first + 1) * setting.profiles.count + 64)
         var missing = 0
@@ -189,7 +212,8 @@ public struct ReportHistoryStep: DemoStep {
                     continue
                 }
                 let waveIndex = day - setting.waveDayZero
-                let casesPer10k = setting.curve.cases(district: profile.district, waveDay: waveIndex) / max(1, setting.population[profile.district] ?? 100)
+                let casesPer10k =
+                    setting.curve.cases(district: profile.district, waveDay: waveIndex) / max(1, setting.population[profile.district] ?? 100)
                 let wave = min(1, casesPer10k / 8)
                 var report = generate(profile: profile, day: day, wave: wave, random: &random)
                 let (drugs, materials) = advanceStock(&stock, profile: profile, wave: wave, random: &random)
@@ -204,20 +228,44 @@ public struct ReportHistoryStep: DemoStep {
                     icu["bedsOccupied"] = .integer(Int64(total + 3))
                     var broken = report
                     broken["icu"] = .object(icu)
-                    submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(broken), correctionReason: nil,
-                                                        submittedBy: nil, submittedAt: submittedAt))
+                    submissions.append(
+                        ReportSubmission(
+                            campusId: profile.id,
+                            date: day,
+                            body: .object(broken),
+                            correctionReason: nil,
+                            submittedBy: nil,
+                            submittedAt: submittedAt
+                        )
+                    )
                     submittedAt = (day + 1).unixSeconds(atShanghaiHour: 10) + 1_800
                 }
-                submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(report), correctionReason: nil,
-                                                    submittedBy: nil, submittedAt: submittedAt))
+                submissions.append(
+                    ReportSubmission(
+                        campusId: profile.id,
+                        date: day,
+                        body: .object(report),
+                        correctionReason: nil,
+                        submittedBy: nil,
+                        submittedAt: submittedAt
+                    )
+                )
                 if chance >= 0.045 && chance < 0.048, case .object(var service) = report["medicalService"] ?? .null {
                     // A correction the next afternoon: emergency visits were under-counted.
                     if case .integer(let value) = service["emergencyVisits"] ?? .null { service["emergencyVisits"] = .integer(value + 7) }
                     var corrected = report
                     corrected["medicalService"] = .object(service)
-                    submissions.append(ReportSubmission(campusId: profile.id, date: day, body: .object(corrected),
-                                                        correctionReason: "更正：急诊人次漏报 7 人次", submittedBy: nil,
-                                                        submittedAt: (day + 1).unixSeconds(atShanghaiHour: 16), submitterMayApprove: true))
+                    submissions.append(
+                        ReportSubmission(
+                            campusId: profile.id,
+                            date: day,
+                            body: .object(corrected),
+                            correctionReason: "更正：急诊人次漏报 7 人次",
+                            submittedBy: nil,
+                            submittedAt: (day + 1).unixSeconds(atShanghaiHour: 16),
+                            submitterMayApprove: true
+                        )
+                    )
                 }
             }
             day = day + 1
@@ -298,17 +346,19 @@ public struct ReportHistoryStep: DemoStep {
         var drugs: [JSONValue] = []
         var materials: [JSONValue] = []
         for (index, item) in CatalogStep.items.enumerated() {
-            let scale: Double = switch item.code {
-            case "N95", "SURGICAL_MASK": 900
-            case "ANTIGEN_KIT": 400
-            case "PROTECTIVE_SUIT": 120
-            case "GOGGLES": 30
-            case "O2_CONCENTRATOR", "VENTILATOR", "ECMO": 0.4
-            case "PAXLOVID", "AZVUDINE", "MOLNUPIRAVIR": 12
-            default: 40
-            }
-            let sensitivity: Double = ["PAXLOVID", "AZVUDINE", "MOLNUPIRAVIR", "N95", "PROTECTIVE_SUIT", "ANTIGEN_KIT", "IBUPROFEN", "ACETAMINOPHEN"]
-                .contains(item.code) ? 6 : 1.5
+            let scale: Double =
+                switch item.code {
+                case "N95", "SURGICAL_MASK": 900
+                case "ANTIGEN_KIT": 400
+                case "PROTECTIVE_SUIT": 120
+                case "GOGGLES": 30
+                case "O2_CONCENTRATOR", "VENTILATOR", "ECMO": 0.4
+                case "PAXLOVID", "AZVUDINE", "MOLNUPIRAVIR": 12
+                default: 40
+                }
+            let sensitivity: Double =
+                ["PAXLOVID", "AZVUDINE", "MOLNUPIRAVIR", "N95", "PROTECTIVE_SUIT", "ANTIGEN_KIT", "IBUPROFEN", "ACETAMINOPHEN"]
+                    .contains(item.code) ? 6 : 1.5
             let daily = scale * profile.size * (1 + sensitivity * wave)
             let consumed = Int(max(0, (daily * random.uniform(in: 0.7...1.3)).rounded()))
             let target = Int((scale * profile.size * 30).rounded()) + 2

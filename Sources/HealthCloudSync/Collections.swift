@@ -26,7 +26,9 @@ public struct SyncCollection: Sendable, Hashable {
     /// The signed token of each live appointment, so the QR pass shows without a network.
     public static let visitPasses = SyncCollection(name: "visitPasses", role: "patient", merge: .serverWins)
 
-    public static let all: [SyncCollection] = [.warnings, .cockpitHome, .qcFindings, .notifications, .syncConflicts, .prechecks, .appointments, .visitPasses]
+    public static let all: [SyncCollection] = [
+        .warnings, .cockpitHome, .qcFindings, .notifications, .syncConflicts, .prechecks, .appointments, .visitPasses,
+    ]
 }
 
 /// The mutations of the current schema version (SPEC.md §5).

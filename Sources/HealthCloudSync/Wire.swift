@@ -21,8 +21,14 @@ public struct PullRequest: Codable, Sendable, Equatable {
     /// Long poll: hold an empty answer up to this many seconds (0–25; 0 answers at once).
     public var waitSeconds: Int?
 
-    public init(protocolVersion: Int = SyncVersion.protocolVersion, schemaVersion: Int = SyncVersion.schemaVersion, clientId: String,
-                cursor: String?, limit: Int? = nil, waitSeconds: Int? = nil) {
+    public init(
+        protocolVersion: Int = SyncVersion.protocolVersion,
+        schemaVersion: Int = SyncVersion.schemaVersion,
+        clientId: String,
+        cursor: String?,
+        limit: Int? = nil,
+        waitSeconds: Int? = nil
+    ) {
         self.protocolVersion = protocolVersion
         self.schemaVersion = schemaVersion
         self.clientId = clientId
@@ -80,8 +86,16 @@ public struct PullResponse: Codable, Sendable, Equatable {
     public var lastMutationId: Int64
     public var checkpoint: Checkpoint
 
-    public init(protocolVersion: Int = SyncVersion.protocolVersion, schemaVersion: Int = SyncVersion.schemaVersion, cursor: String, reset: Bool,
-                changes: [Change], hasMore: Bool, lastMutationId: Int64, checkpoint: Checkpoint) {
+    public init(
+        protocolVersion: Int = SyncVersion.protocolVersion,
+        schemaVersion: Int = SyncVersion.schemaVersion,
+        cursor: String,
+        reset: Bool,
+        changes: [Change],
+        hasMore: Bool,
+        lastMutationId: Int64,
+        checkpoint: Checkpoint
+    ) {
         self.protocolVersion = protocolVersion
         self.schemaVersion = schemaVersion
         self.cursor = cursor
@@ -190,7 +204,7 @@ public struct SyncCursor: Codable, Sendable, Equatable {
     /// must not ignore changes `v`, which that server answers with a reset.
     public init?(token: String) {
         guard token.count <= 512, let bytes = Base64URL.decode(token),
-              let cursor = try? JSONDecoder().decode(SyncCursor.self, from: Data(bytes)), cursor.v == 1, cursor.n >= 0, (cursor.m ?? 0) >= 0
+            let cursor = try? JSONDecoder().decode(SyncCursor.self, from: Data(bytes)), cursor.v == 1, cursor.n >= 0, (cursor.m ?? 0) >= 0
         else { return nil }
         self = cursor
     }

@@ -37,15 +37,21 @@ public actor LocalStore {
             try database.transaction {
                 try database.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 try database.execute("CREATE TABLE collections (name TEXT PRIMARY KEY)")
-                try database.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, name TEXT NOT NULL, args TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)")
-                try database.execute("CREATE TABLE rejections (id INTEGER PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL)")
+                try database.execute(
+                    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, name TEXT NOT NULL, args TEXT NOT NULL, sent INTEGER NOT NULL DEFAULT 0)"
+                )
+                try database.execute(
+                    "CREATE TABLE rejections (id INTEGER PRIMARY KEY, name TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL)"
+                )
                 try database.execute("PRAGMA user_version = 1")
             }
         }
     }
 
     static func table(_ collection: String) throws -> String {
-        guard !collection.isEmpty, collection.count <= 64, collection.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }) else {
+        guard !collection.isEmpty, collection.count <= 64,
+            collection.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) })
+        else {
             throw LocalDatabase.Failure(description: "collection name \(collection) is not a plain identifier")
         }
         return "\"c_\(collection)\""
@@ -65,7 +71,10 @@ public actor LocalStore {
     }
 
     private func setMeta(_ key: String, _ value: String) throws {
-        try database.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [.text(key), .text(value)])
+        try database.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [.text(key), .text(value)]
+        )
     }
 
     public var cursor: String? { get throws { try meta("cursor") } }
@@ -96,8 +105,10 @@ public actor LocalStore {
         try database.transaction {
             let last = max(Int64(try meta("lastIssuedMutationId") ?? "0") ?? 0, try lastMutationId)
             let id = last + 1
-            try database.execute("INSERT INTO outbox (id, name, args) VALUES (?, ?, ?)",
-                                 [.integer(id), .text(name), .text(String(decoding: try JSONEncoder().encode(args), as: UTF8.self))])
+            try database.execute(
+                "INSERT INTO outbox (id, name, args) VALUES (?, ?, ?)",
+                [.integer(id), .text(name), .text(String(decoding: try JSONEncoder().encode(args), as: UTF8.self))]
+            )
             try setMeta("lastIssuedMutationId", String(id))
             return id
         }
@@ -124,14 +135,18 @@ public actor LocalStore {
     /// Puts mutations into the outbox with the ids given (conformance vectors start mid-stream).
     func seedOutbox(_ entries: [PendingMutation]) throws {
         for entry in entries {
-            try database.execute("INSERT INTO outbox (id, name, args) VALUES (?, ?, ?)",
-                                 [.integer(entry.id), .text(entry.name), .text(CanonicalJSON.string(entry.args))])
+            try database.execute(
+                "INSERT INTO outbox (id, name, args) VALUES (?, ?, ?)",
+                [.integer(entry.id), .text(entry.name), .text(CanonicalJSON.string(entry.args))]
+            )
         }
     }
 
     public func rejections() throws -> [RejectedMutation] {
         try database.query("SELECT id, name, code, message FROM rejections ORDER BY id").compactMap { row in
-            guard let id = row["id"]?.integer, let name = row["name"]?.text, let code = row["code"]?.text, let message = row["message"]?.text else { return nil }
+            guard let id = row["id"]?.integer, let name = row["name"]?.text, let code = row["code"]?.text, let message = row["message"]?.text else {
+                return nil
+            }
             return RejectedMutation(id: id, name: name, code: code, message: message)
         }
     }
@@ -145,8 +160,10 @@ public actor LocalStore {
                 switch result.status {
                 case .rejected:
                     try database.execute("DELETE FROM outbox WHERE id = ?", [.integer(result.id)])
-                    try database.execute("INSERT OR REPLACE INTO rejections (id, name, code, message) VALUES (?, ?, ?, ?)",
-                                         [.integer(result.id), .text(byId[result.id]?.name ?? ""), .text(result.code ?? "rejected"), .text(result.message ?? "")])
+                    try database.execute(
+                        "INSERT OR REPLACE INTO rejections (id, name, code, message) VALUES (?, ?, ?, ?)",
+                        [.integer(result.id), .text(byId[result.id]?.name ?? ""), .text(result.code ?? "rejected"), .text(result.message ?? "")]
+                    )
                 case .applied:
                     try database.execute("UPDATE outbox SET sent = 1 WHERE id = ?", [.integer(result.id)])
                 case .retry:
@@ -170,10 +187,13 @@ public actor LocalStore {
                 let table = try ensureTable(change.collection)
                 switch change.op {
                 case .upsert:
-                    try database.execute("""
+                    try database.execute(
+                        """
                         INSERT INTO \(table) (id, version, data) VALUES (?, ?, ?)
                         ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data WHERE excluded.version >= \(table).version
-                        """, [.text(change.id), .integer(change.version), .text(CanonicalJSON.string(change.data))])
+                        """,
+                        [.text(change.id), .integer(change.version), .text(CanonicalJSON.string(change.data))]
+                    )
                 case .delete:
                     try database.execute("DELETE FROM \(table) WHERE id = ?", [.text(change.id)])
                 }

@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HealthCloudCrypto
 import HealthCloudDomain
 import HealthCloudSync
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Where the access token comes from, and how to get a new one when it expires mid-sync.
 public protocol SyncAuthenticator: Sendable {
@@ -84,8 +85,12 @@ public actor SyncClient {
     var mutators: [String: LocalMutator] = [:]
     var observers: [String: [UUID: AsyncStream<[String: JSONValue]>.Continuation]] = [:]
 
-    public init(configuration: Configuration, store: LocalStore, authenticator: any SyncAuthenticator,
-                transport: any SyncTransport = URLSessionTransport()) {
+    public init(
+        configuration: Configuration,
+        store: LocalStore,
+        authenticator: any SyncAuthenticator,
+        transport: any SyncTransport = URLSessionTransport()
+    ) {
         self.configuration = configuration
         self.store = store
         self.authenticator = authenticator
@@ -193,8 +198,12 @@ public actor SyncClient {
         var failures = 0
         var wait = waitSeconds
         while true {
-            let request = PullRequest(clientId: configuration.clientId, cursor: try await store.cursor, limit: configuration.pageLimit,
-                                      waitSeconds: wait > 0 ? wait : nil)
+            let request = PullRequest(
+                clientId: configuration.clientId,
+                cursor: try await store.cursor,
+                limit: configuration.pageLimit,
+                waitSeconds: wait > 0 ? wait : nil
+            )
             let page: PullResponse = try await call("api/v1/sync/pull", request)
             guard try await verify(page) else {
                 failures += 1

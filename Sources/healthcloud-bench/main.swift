@@ -40,9 +40,11 @@ results.append(try rate("SM4 field seal (CBC + HMAC-SM3, 11-digit phone)") { _ =
 results.append(try rate("SM4 field open (verify MAC + decrypt)") { _ = try field.openString(envelope) })
 results.append(rate("HMAC-SM3 blind index (32-byte key, 11 bytes)") { _ = HMAC.authenticationCode(for: Array(phone.utf8), key: hmacKey) })
 results.append(rate("SM3 of 1 KiB") { _ = SM3.hash(kilobyte) })
-results.append(try rate("PBKDF2-HMAC-SM3, 60,000 iterations (one staff password check)") {
-    _ = try PBKDF2.deriveKey(password: Array("Str0ng-Passw0rd".utf8), salt: hmacKey, iterations: 60_000)
-})
+results.append(
+    try rate("PBKDF2-HMAC-SM3, 60,000 iterations (one staff password check)") {
+        _ = try PBKDF2.deriveKey(password: Array("Str0ng-Passw0rd".utf8), salt: hmacKey, iterations: 60_000)
+    }
+)
 
 print("| operation | per second |")
 print("|---|---|")

@@ -1,9 +1,10 @@
 import Foundation
+import HealthCloudDomain
+import HealthCloudSyncClient
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import HealthCloudDomain
-import HealthCloudSyncClient
 
 /// `tools/sync-sim`: N simulated devices, each a real `SyncClient` with its own SQLite file,
 /// syncing against a live server at once: a first full sync, one acknowledgement pushed, and a
@@ -55,9 +56,17 @@ let outcomes = await withTaskGroup(of: Outcome.self, returning: [Outcome].self) 
             do {
                 let (username, token) = tokens[index % tokens.count]
                 let store = try LocalStore(path: "\(work)/device-\(index).sqlite")
-                let client = SyncClient(configuration: .init(baseURL: base, clientId: "sim-\(username.replacingOccurrences(of: ".", with: "-"))-\(index)", pageLimit: 500,
-                                                                      requestTimeout: 900),
-                                        store: store, authenticator: StaticToken(token: token), transport: URLSessionTransport(session: session))
+                let client = SyncClient(
+                    configuration: .init(
+                        baseURL: base,
+                        clientId: "sim-\(username.replacingOccurrences(of: ".", with: "-"))-\(index)",
+                        pageLimit: 500,
+                        requestTimeout: 900
+                    ),
+                    store: store,
+                    authenticator: StaticToken(token: token),
+                    transport: URLSessionTransport(session: session)
+                )
                 var start = ContinuousClock.now
                 let first = try await client.sync()
                 outcome.firstSync = seconds(since: start)
@@ -96,10 +105,24 @@ let errors = outcomes.compactMap(\.error)
 let firsts = outcomes.filter { $0.error == nil }.map(\.firstSync)
 let seconds2 = outcomes.filter { $0.error == nil }.map(\.secondSync)
 print(String(format: "devices=%d completed=%d errors=%d total=%.1fs", devices, firsts.count, errors.count, total))
-print(String(format: "first sync: p50=%.0fms p99=%.0fms max=%.0fms; changes per device: %d", percentile(firsts, 0.5) * 1000,
-             percentile(firsts, 0.99) * 1000, (firsts.max() ?? 0) * 1000, outcomes.map(\.changes).max() ?? 0))
-print(String(format: "second sync (push + pull): p50=%.0fms p99=%.0fms; mutations applied=%d rejected=%d", percentile(seconds2, 0.5) * 1000,
-             percentile(seconds2, 0.99) * 1000, outcomes.map(\.pushed).reduce(0, +), outcomes.map(\.rejected).reduce(0, +)))
+print(
+    String(
+        format: "first sync: p50=%.0fms p99=%.0fms max=%.0fms; changes per device: %d",
+        percentile(firsts, 0.5) * 1000,
+        percentile(firsts, 0.99) * 1000,
+        (firsts.max() ?? 0) * 1000,
+        outcomes.map(\.changes).max() ?? 0
+    )
+)
+print(
+    String(
+        format: "second sync (push + pull): p50=%.0fms p99=%.0fms; mutations applied=%d rejected=%d",
+        percentile(seconds2, 0.5) * 1000,
+        percentile(seconds2, 0.99) * 1000,
+        outcomes.map(\.pushed).reduce(0, +),
+        outcomes.map(\.rejected).reduce(0, +)
+    )
+)
 for error in Set(errors).prefix(5) { print("error: \(error)") }
 try? FileManager.default.removeItem(atPath: work)
 exit(errors.isEmpty ? 0 : 1)

@@ -12,7 +12,10 @@ struct HealthCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "healthcloud",
         abstract: "HealthCloud BFF: the mobile backend of Shanghai's infectious-disease clinical network.",
-        subcommands: [Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, Sync.self, BenchIngestDay.self, BenchVisitPasses.self, BenchJSONDecode.self, Replay2022Reports.self],
+        subcommands: [
+            Serve.self, Migrate.self, Demo.self, Keys.self, Audit.self, Token.self, Sync.self, BenchIngestDay.self, BenchVisitPasses.self,
+            BenchJSONDecode.self, Replay2022Reports.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }
@@ -50,7 +53,8 @@ struct StorageOptions: ParsableArguments {
     /// Opens the configured database with its keys for a one-shot command (logging set up,
     /// the PostgreSQL pool running for the duration of `body`).
     func withDatabase<T: Sendable>(
-        createKeys: Bool = false, _ body: @Sendable (AppDatabase, AppConfiguration, KeyMaterial) async throws -> T
+        createKeys: Bool = false,
+        _ body: @Sendable (AppDatabase, AppConfiguration, KeyMaterial) async throws -> T
     ) async throws -> T {
         let configuration = try configuration()
         let logger = bootstrapLogging(configuration)
@@ -123,9 +127,11 @@ struct Migrate: AsyncParsableCommand {
         let applied = try await configuration.database.withAppDatabase(logger: logger, keys: try KeyMaterial.ephemeral()) { database in
             try await database.migrate()
         }
-        print(applied.isEmpty
-            ? "\(configuration.database): schema is up to date."
-            : "\(configuration.database): applied migrations \(applied.map(String.init).joined(separator: ", ")).")
+        print(
+            applied.isEmpty
+                ? "\(configuration.database): schema is up to date."
+                : "\(configuration.database): applied migrations \(applied.map(String.init).joined(separator: ", "))."
+        )
     }
 }
 
@@ -137,7 +143,11 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let location = try await storage.withDatabase(createKeys: true) { database, configuration, _ in
             try await database.migrate()
-            try await Self.fill(database, dataDirectory: configuration.resolvedDataDirectory, passwordIterations: configuration.identity.passwordIterations)
+            try await Self.fill(
+                database,
+                dataDirectory: configuration.resolvedDataDirectory,
+                passwordIterations: configuration.identity.passwordIterations
+            )
             return configuration.database
         }
         FileHandle.standardError.write(Data("Demo data is in \(location). Start it with: healthcloud serve --demo\n".utf8))
@@ -146,8 +156,13 @@ struct Demo: AsyncParsableCommand {
     /// The demo pipeline with a progress bar on the terminal.
     /// `HEALTHCLOUD_DEMO_HISTORY_DAYS` shortens the report history (test servers use a few weeks).
     static func fill(_ database: AppDatabase, dataDirectory: String, passwordIterations: Int) async throws {
-        let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory,
-                                  today: Date(), passwordIterations: passwordIterations)
+        let context = DemoContext(
+            database: database,
+            reference: try ReferenceData.bundled(),
+            dataDirectory: dataDirectory,
+            today: Date(),
+            passwordIterations: passwordIterations
+        )
         var pipeline = DemoPipeline.standard
         if let text = ProcessInfo.processInfo.environment["HEALTHCLOUD_DEMO_HISTORY_DAYS"], let days = Int(text), (0...3650).contains(days) {
             pipeline = DemoPipeline.standard(historyDays: days)
@@ -170,7 +185,9 @@ enum Banner {
             "  public keys \(baseURL)/api/v1/keys",
         ]
         if demo {
-            lines.append("Demo accounts (usernames, passwords, TOTP secrets, patient phones): \((dataDirectory as NSString).appendingPathComponent("demo-accounts.json"))")
+            lines.append(
+                "Demo accounts (usernames, passwords, TOTP secrets, patient phones): \((dataDirectory as NSString).appendingPathComponent("demo-accounts.json"))"
+            )
             lines.append("  patient sign-in codes are readable at \(baseURL)/api/v1/dev/sms-outbox?phone=13800138000")
         }
         lines.append("Stop with Ctrl-C (graceful shutdown).")

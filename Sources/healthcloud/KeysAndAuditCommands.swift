@@ -20,12 +20,16 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let directory = try dir ?? storage.configuration().resolvedKeysDirectory
             let keys = try KeyStore.initialize(at: URL(fileURLWithPath: directory))
-            print("Created keys in \(directory): signing key \(keys.signingKeyID), field key \(keys.fields.current.keyID). Secret files are mode 0600.")
+            print(
+                "Created keys in \(directory): signing key \(keys.signingKeyID), field key \(keys.fields.current.keyID). Secret files are mode 0600."
+            )
         }
     }
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a new current key; old public keys and field keys stay for verification and decryption.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a new current key; old public keys and field keys stay for verification and decryption."
+        )
         @OptionGroup var storage: StorageOptions
         @Option(help: "Key directory (default <data directory>/keys).") var dir: String?
         @Flag(help: "Rotate the SM2 signing key.") var signing = false
@@ -38,7 +42,9 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let directory = try dir ?? storage.configuration().resolvedKeysDirectory
             let keys = try KeyStore.rotate(signing: signing, field: field, at: URL(fileURLWithPath: directory))
-            print("Current signing key \(keys.signingKeyID) (\(keys.verificationKeys.count) verifying), current field key \(keys.fields.current.keyID). Restart the servers to use them.")
+            print(
+                "Current signing key \(keys.signingKeyID) (\(keys.verificationKeys.count) verifying), current field key \(keys.fields.current.keyID). Restart the servers to use them."
+            )
         }
     }
 
@@ -110,8 +116,16 @@ struct Token: AsyncParsableCommand {
             }
             let now = Date()
             let sendable = object.mapValues { SendableJSON(value: $0) }
-            print(try SignedToken.sign(claims: sendable.mapValues(\.value), type: type, issuedAt: now,
-                                       expiresAt: now.addingTimeInterval(TimeInterval(ttl)), key: keys.signingKey, keyID: keys.signingKeyID))
+            print(
+                try SignedToken.sign(
+                    claims: sendable.mapValues(\.value),
+                    type: type,
+                    issuedAt: now,
+                    expiresAt: now.addingTimeInterval(TimeInterval(ttl)),
+                    key: keys.signingKey,
+                    keyID: keys.signingKeyID
+                )
+            )
         }
     }
 
@@ -142,12 +156,21 @@ struct SendableJSON: @unchecked Sendable {
 /// `tools/bench/reporting`: one more day (today) for every campus as one batch through the
 /// real ingestion and QC, on a database already filled by `healthcloud demo`.
 struct BenchIngestDay: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench-ingest-day", abstract: "Benchmark: ingest one day for every campus.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "bench-ingest-day",
+        abstract: "Benchmark: ingest one day for every campus.",
+        shouldDisplay: false
+    )
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
         let (count, seconds) = try await storage.withDatabase { database, configuration, _ in
-            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory, today: Date())
+            let context = DemoContext(
+                database: database,
+                reference: try ReferenceData.bundled(),
+                dataDirectory: configuration.resolvedDataDirectory,
+                today: Date()
+            )
             let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
             return try await ReportHistoryStep().benchmarkDay(context, day: today)
         }
@@ -159,8 +182,11 @@ struct BenchIngestDay: AsyncParsableCommand {
 /// on their real dates, as one JSON line per day (`{"date", "reports":[{campusId, date, report}]}`)
 /// ready for `POST /api/v1/reports:batch`. Reads the campuses of a database made by `healthcloud demo`.
 struct Replay2022Reports: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replay-2022-reports",
-                                                    abstract: "Print the 2022 wave's daily report batches as JSON lines.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "replay-2022-reports",
+        abstract: "Print the 2022 wave's daily report batches as JSON lines.",
+        shouldDisplay: false
+    )
     @OptionGroup var storage: StorageOptions
     @Option(help: "First day (YYYY-MM-DD).") var from = "2022-02-01"
     @Option(help: "Last day (YYYY-MM-DD).") var to = "2022-06-30"
@@ -170,11 +196,24 @@ struct Replay2022Reports: AsyncParsableCommand {
             throw ValidationError("--from and --to must be dates YYYY-MM-DD, from on or before to, at most 400 days apart.")
         }
         let days = try await storage.withDatabase { database, configuration, _ in
-            let context = DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: configuration.resolvedDataDirectory, today: Date())
+            let context = DemoContext(
+                database: database,
+                reference: try ReferenceData.bundled(),
+                dataDirectory: configuration.resolvedDataDirectory,
+                today: Date()
+            )
             return try await ReportHistoryStep().replay2022(context, from: first, through: last).map { day in
-                JSONValue.object(["date": .string(day.day.description), "reports": .array(day.submissions.map { submission in
-                    .object(["campusId": .integer(Int64(submission.campusId)), "date": .string(submission.date.description), "report": submission.body])
-                })])
+                JSONValue.object([
+                    "date": .string(day.day.description),
+                    "reports": .array(
+                        day.submissions.map { submission in
+                            .object([
+                                "campusId": .integer(Int64(submission.campusId)), "date": .string(submission.date.description),
+                                "report": submission.body,
+                            ])
+                        }
+                    ),
+                ])
             }
         }
         let encoder = JSONEncoder()
@@ -190,24 +229,37 @@ struct Replay2022Reports: AsyncParsableCommand {
 /// check-ins a kiosk benchmark consumes. The window's capacity is raised to fit N. Only on a
 /// demo database (it writes bench patients, with numbers no phone has: `100…`).
 struct BenchVisitPasses: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench-visit-passes", abstract: "Benchmark: book N patients now, print their passes.",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "bench-visit-passes",
+        abstract: "Benchmark: book N patients now, print their passes.",
+        shouldDisplay: false
+    )
     @OptionGroup var storage: StorageOptions
     @Option(help: "The site (a kiosk's site:ID).") var site: Int
     @Option(help: "How many passes.") var count = 10_000
     @Option(help: "Concurrent bookings.") var concurrency = 8
 
     func run() async throws {
-        let site = self.site, count = self.count, concurrency = max(1, self.concurrency)
+        let site = self.site
+        let count = self.count
+        let concurrency = max(1, self.concurrency)
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1–1000000") }
         let (tokens, seconds) = try await storage.withDatabase { database, _, _ in
             guard try await database.database.scalarInt("SELECT COUNT(*) FROM demo_steps WHERE name = 'accounts'") > 0 else {
-                throw ValidationError("this is not a demo database (no demo accounts step): bench-visit-passes writes bench patients and raises a slot's capacity")
+                throw ValidationError(
+                    "this is not a demo database (no demo accounts step): bench-visit-passes writes bench patients and raises a slot's capacity"
+                )
             }
             guard let info = try await database.sites.site(id: site) else { throw ValidationError("there is no site \(site)") }
-            guard info.kind == .feverClinic else { throw ValidationError("site \(site) is a \(info.kind.rawValue); the bench books fever-clinic triages at a fever clinic") }
+            guard info.kind == .feverClinic else {
+                throw ValidationError("site \(site) is a \(info.kind.rawValue); the bench books fever-clinic triages at a fever clinic")
+            }
             let now = Int64(Date().timeIntervalSince1970)
-            guard let slot = try await database.sites.slots(of: info, on: Day(shanghaiTimeOf: now)).first(where: { $0.startsAt <= now && now < $0.endsAt }) else {
+            guard
+                let slot = try await database.sites.slots(of: info, on: Day(shanghaiTimeOf: now)).first(where: {
+                    $0.startsAt <= now && now < $0.endsAt
+                })
+            else {
                 throw ValidationError("site \(site) has no window open now")
             }
             try await database.database.write { db in
@@ -221,10 +273,27 @@ struct BenchVisitPasses: AsyncParsableCommand {
                         var tokens: [String] = []
                         for n in stride(from: worker, to: count, by: concurrency) {
                             let (patient, _) = try await database.identity.findOrCreatePatient(phone: "100" + String(format: "%08d", n), now: now)
-                            let precheck = try await database.prechecks.insert(.init(patientId: patient, questionnaireVersion: 1, ruleTableVersion: 1, answers: answers,
-                                                                                     outcome: TriageRuleTable.standard.triage(answers), latitude: nil, longitude: nil), now: now)
-                            guard case .booked(let appointment) = try await database.appointments.book(patientId: patient, slotId: slot.id, precheckId: precheck.id, now: now),
-                                  let token = appointment.passToken else { continue }
+                            let precheck = try await database.prechecks.insert(
+                                .init(
+                                    patientId: patient,
+                                    questionnaireVersion: 1,
+                                    ruleTableVersion: 1,
+                                    answers: answers,
+                                    outcome: TriageRuleTable.standard.triage(answers),
+                                    latitude: nil,
+                                    longitude: nil
+                                ),
+                                now: now
+                            )
+                            guard
+                                case .booked(let appointment) = try await database.appointments.book(
+                                    patientId: patient,
+                                    slotId: slot.id,
+                                    precheckId: precheck.id,
+                                    now: now
+                                ),
+                                let token = appointment.passToken
+                            else { continue }
                             tokens.append(token)
                         }
                         return tokens
@@ -234,7 +303,9 @@ struct BenchVisitPasses: AsyncParsableCommand {
             }
             return (tokens, Date().timeIntervalSince(started))
         }
-        FileHandle.standardError.write(Data("\(tokens.count) passes booked in \(String(format: "%.1f", seconds)) s (\(Int(Double(tokens.count) / seconds)) bookings/s)\n".utf8))
+        FileHandle.standardError.write(
+            Data("\(tokens.count) passes booked in \(String(format: "%.1f", seconds)) s (\(Int(Double(tokens.count) / seconds)) bookings/s)\n".utf8)
+        )
         print(tokens.joined(separator: "\n"))
     }
 }

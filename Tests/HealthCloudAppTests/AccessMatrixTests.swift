@@ -1,14 +1,15 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
-import Logging
 import HummingbirdTesting
+import Logging
 import Testing
+
+@testable import HealthCloudApp
 
 /// Walks every route of the real router with every role, anonymously and with a foreign
 /// scope. A new route without an access declaration, or without a probe here, fails.
@@ -33,42 +34,68 @@ import Testing
         "GET /api/v1/sync/live": Probe(uri: "/api/v1/sync/live"),
         "POST /api/v1/auth/logout": Probe(uri: "/api/v1/auth/logout", last: true),
         "PUT /api/v1/me/real-name": Probe(uri: "/api/v1/me/real-name", body: [:]),
-        "GET /api/v1/admin/accounts": Probe(uri: "/api/v1/admin/accounts?scope=district:310115",
-                                            foreign: ("admin.pudong", "/api/v1/admin/accounts?scope=district:310101")),
+        "GET /api/v1/admin/accounts": Probe(
+            uri: "/api/v1/admin/accounts?scope=district:310115",
+            foreign: ("admin.pudong", "/api/v1/admin/accounts?scope=district:310101")
+        ),
         "POST /api/v1/admin/accounts": Probe(uri: "/api/v1/admin/accounts", body: [:]),
         "POST /api/v1/admin/accounts/{id}/roles": Probe(uri: "/api/v1/admin/accounts/1/roles", body: [:]),
         "DELETE /api/v1/admin/accounts/{id}/roles": Probe(uri: "/api/v1/admin/accounts/1/roles?role=nobody&scope=city"),
-        "GET /api/v1/admin/accounts/{id}/personal-data": Probe(uri: "/api/v1/admin/accounts/999999/personal-data",
-                                                               foreign: ("admin.pudong", "/api/v1/admin/accounts/1/personal-data")),
+        "GET /api/v1/admin/accounts/{id}/personal-data": Probe(
+            uri: "/api/v1/admin/accounts/999999/personal-data",
+            foreign: ("admin.pudong", "/api/v1/admin/accounts/1/personal-data")
+        ),
         "GET /api/v1/admin/audit": Probe(uri: "/api/v1/admin/audit?limit=1", foreign: ("admin.pudong", "/api/v1/admin/audit")),
-        "PUT /api/v1/reports/{campusId}/{date}": Probe(uri: "/api/v1/reports/1/2026-11-20", body: ["icu": "not a section"],
-                                                       foreign: ("reporter.pudong-people", "/api/v1/reports/1/2026-11-20")),
-        "GET /api/v1/reports/{campusId}/{date}": Probe(uri: "/api/v1/reports/1/2026-11-20", foreign: ("leader.pudong", "/api/v1/reports/1/2026-11-20")),
+        "PUT /api/v1/reports/{campusId}/{date}": Probe(
+            uri: "/api/v1/reports/1/2026-11-20",
+            body: ["icu": "not a section"],
+            foreign: ("reporter.pudong-people", "/api/v1/reports/1/2026-11-20")
+        ),
+        "GET /api/v1/reports/{campusId}/{date}": Probe(
+            uri: "/api/v1/reports/1/2026-11-20",
+            foreign: ("leader.pudong", "/api/v1/reports/1/2026-11-20")
+        ),
         "POST /api/v1/reports:batch": Probe(uri: "/api/v1/reports:batch", body: [:]),
         "POST /api/v1/reports/{campusId}/{date}/versions/{version}/approve": Probe(
-            uri: "/api/v1/reports/1/2026-11-20/versions/9/approve", foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/approve"),
-            accounts: [.reporter: "reporter.huangpu"]),
+            uri: "/api/v1/reports/1/2026-11-20/versions/9/approve",
+            foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/approve"),
+            accounts: [.reporter: "reporter.huangpu"]
+        ),
         "POST /api/v1/reports/{campusId}/{date}/versions/{version}/decline": Probe(
-            uri: "/api/v1/reports/1/2026-11-20/versions/9/decline", foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/decline"),
-            accounts: [.reporter: "reporter.huangpu"]),
+            uri: "/api/v1/reports/1/2026-11-20/versions/9/decline",
+            foreign: ("reporter.ruijin", "/api/v1/reports/1/2026-11-20/versions/9/decline"),
+            accounts: [.reporter: "reporter.huangpu"]
+        ),
         "GET /api/v1/qc/summary": Probe(uri: "/api/v1/qc/summary?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/summary?scope=campus:1")),
         "GET /api/v1/qc/findings": Probe(uri: "/api/v1/qc/findings?scope=campus:1", foreign: ("leader.pudong", "/api/v1/qc/findings?scope=campus:1")),
-        "PUT /api/v1/admin/catalog/{code}": Probe(uri: "/api/v1/admin/catalog/bad%20code", body: [:], foreign: ("admin.pudong", "/api/v1/admin/catalog/N95")),
+        "PUT /api/v1/admin/catalog/{code}": Probe(
+            uri: "/api/v1/admin/catalog/bad%20code",
+            body: [:],
+            foreign: ("admin.pudong", "/api/v1/admin/catalog/N95")
+        ),
         "POST /api/v1/admin/system-credentials": Probe(uri: "/api/v1/admin/system-credentials", body: [:]),
         "DELETE /api/v1/admin/system-credentials/{id}": Probe(uri: "/api/v1/admin/system-credentials/999999"),
         "GET /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
         "PUT /api/v1/admin/qc-rules": Probe(uri: "/api/v1/admin/qc-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/qc-rules")),
         "GET /api/v1/cockpit": Probe(uri: "/api/v1/cockpit?scope=campus:1", foreign: ("leader.pudong", "/api/v1/cockpit?scope=campus:1")),
-        "GET /api/v1/cockpit/trend": Probe(uri: "/api/v1/cockpit/trend?scope=campus:1&metric=icu.occupancyRate",
-                                           foreign: ("leader.pudong", "/api/v1/cockpit/trend?scope=city&metric=icu.occupancyRate")),
-        "GET /api/v1/cockpit/ranking": Probe(uri: "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits",
-                                             foreign: ("leader.pudong", "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits")),
+        "GET /api/v1/cockpit/trend": Probe(
+            uri: "/api/v1/cockpit/trend?scope=campus:1&metric=icu.occupancyRate",
+            foreign: ("leader.pudong", "/api/v1/cockpit/trend?scope=city&metric=icu.occupancyRate")
+        ),
+        "GET /api/v1/cockpit/ranking": Probe(
+            uri: "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits",
+            foreign: ("leader.pudong", "/api/v1/cockpit/ranking?scope=district:310101&metric=feverClinic.visits")
+        ),
         "GET /api/v1/warnings": Probe(uri: "/api/v1/warnings?scope=campus:1", foreign: ("leader.pudong", "/api/v1/warnings?scope=city")),
         "GET /api/v1/warnings/{id}": Probe(uri: "/api/v1/warnings/999999"),
         "POST /api/v1/warnings/{id}/ack": Probe(uri: "/api/v1/warnings/999999/ack", body: [:]),
         "POST /api/v1/warnings/{id}/resolve": Probe(uri: "/api/v1/warnings/999999/resolve", body: [:]),
         "GET /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
-        "PUT /api/v1/admin/warning-rules": Probe(uri: "/api/v1/admin/warning-rules", body: [:], foreign: ("admin.pudong", "/api/v1/admin/warning-rules")),
+        "PUT /api/v1/admin/warning-rules": Probe(
+            uri: "/api/v1/admin/warning-rules",
+            body: [:],
+            foreign: ("admin.pudong", "/api/v1/admin/warning-rules")
+        ),
         "POST /api/v1/prechecks": Probe(uri: "/api/v1/prechecks", body: [:]),
         "GET /api/v1/prechecks/{id}": Probe(uri: "/api/v1/prechecks/999999"),
         "POST /api/v1/appointments": Probe(uri: "/api/v1/appointments", body: [:]),
@@ -105,13 +132,23 @@ import Testing
         let sms = DevSMSSink()
         try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
             try await database.migrate()
-            _ = try await DemoPipeline.forTests.run(DemoContext(database: database, reference: try ReferenceData.bundled(),
-                                                                dataDirectory: directory, today: TestClock.now, passwordIterations: 1_000))
+            _ = try await DemoPipeline.forTests.run(
+                DemoContext(
+                    database: database,
+                    reference: try ReferenceData.bundled(),
+                    dataDirectory: directory,
+                    today: TestClock.now,
+                    passwordIterations: 1_000
+                )
+            )
             let (router, registry) = try buildRouter(configuration, dependencies: AppDependencies(database: database, clock: .test, sms: sms))
 
             // 1. Every route the router serves has a declaration.
             for route in router.routes {
-                #expect(registry.access(method: route.method, path: route.path.description) != nil, "\(route.method) \(route.path) has no access declaration")
+                #expect(
+                    registry.access(method: route.method, path: route.path.description) != nil,
+                    "\(route.method) \(route.path) has no access declaration"
+                )
             }
             // 2. Every route that needs a role has a probe.
             let guarded = registry.declared.compactMap { key, access -> (String, Set<Role>)? in
@@ -157,8 +194,10 @@ import Testing
                         }
                         let narrow = try #require(narrowTokens[foreign.username])
                         let answer = try await client.send(method, foreign.uri, token: narrow, json: probe.body)
-                        #expect(answer.status == .forbidden && (try? answer.apiError().code) == "forbidden_scope",
-                                "\(route) as \(foreign.username) at \(foreign.uri) → \(answer.status) \(String(buffer: answer.body))")
+                        #expect(
+                            answer.status == .forbidden && (try? answer.apiError().code) == "forbidden_scope",
+                            "\(route) as \(foreign.username) at \(foreign.uri) → \(answer.status) \(String(buffer: answer.body))"
+                        )
                     }
                     for role in Role.allCases {
                         var token = try #require(tokens[role])
@@ -170,11 +209,15 @@ import Testing
                         }
                         let answer = try await client.send(method, probe.uri, token: token, json: probe.body)
                         if allowed.contains(role) {
-                            #expect(![.unauthorized, .forbidden].contains(answer.status),
-                                    "\(route) as \(role) must pass authorization, got \(answer.status) \(String(buffer: answer.body))")
+                            #expect(
+                                ![.unauthorized, .forbidden].contains(answer.status),
+                                "\(route) as \(role) must pass authorization, got \(answer.status) \(String(buffer: answer.body))"
+                            )
                         } else {
-                            #expect(answer.status == .forbidden && (try? answer.apiError().code) == "forbidden_role",
-                                    "\(route) as \(role) must be forbidden_role, got \(answer.status)")
+                            #expect(
+                                answer.status == .forbidden && (try? answer.apiError().code) == "forbidden_role",
+                                "\(route) as \(role) must be forbidden_role, got \(answer.status)"
+                            )
                         }
                     }
                 }

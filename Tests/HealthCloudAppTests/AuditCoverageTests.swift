@@ -1,9 +1,9 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import Testing
 
@@ -69,9 +69,13 @@ import Testing
             time.advance(by: 600)
             let kiosk = try await client.signIn(kioskAccount, at: time.clock.now).access
             let scannedAt = time.clock.seconds - 60
-            let batch: [String: Any] = ["checkins": [["token": passes[0].token, "scannedAt": scannedAt],
-                                                     ["token": passes[1].token, "scannedAt": scannedAt],
-                                                     ["token": passes[0].token, "scannedAt": scannedAt + 5]]]
+            let batch: [String: Any] = [
+                "checkins": [
+                    ["token": passes[0].token, "scannedAt": scannedAt],
+                    ["token": passes[1].token, "scannedAt": scannedAt],
+                    ["token": passes[0].token, "scannedAt": scannedAt + 5],
+                ]
+            ]
             let before = try await Self.records(location).count
             #expect(try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch).status == .ok)
             let rows = try await Self.records(location).dropFirst(before).filter { $0.entry.action == "checkin_offline" }

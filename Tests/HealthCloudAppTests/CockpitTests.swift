@@ -1,10 +1,10 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -38,7 +38,9 @@ import Testing
             #expect(etag.hasPrefix("\"") && !etag.hasPrefix("W/"), "a strong validator")
             let payload = try home.json()
             let domains = Self.array(payload["domains"]).compactMap { $0 as? [String: Any] }
-            #expect(domains.map { $0["id"] as? String } == ["icu", "feverClinic", "drugs", "materials", "vaccination", "nucleicAcid", "medicalService"])
+            #expect(
+                domains.map { $0["id"] as? String } == ["icu", "feverClinic", "drugs", "materials", "vaccination", "nucleicAcid", "medicalService"]
+            )
             for domain in domains {
                 let figures = Self.array(domain["figures"]).compactMap { $0 as? [String: Any] }
                 #expect(!figures.isEmpty, "\(domain["id"] ?? "?") has figures")
@@ -56,24 +58,36 @@ import Testing
 
             // Revalidation: the same tag (strong or weak form) is 304 with no body; another is 200.
             for condition in [etag, "W/\(etag)", "\"other\", \(etag)"] {
-                let again = try await client.execute(uri: "/api/v1/cockpit?scope=city", method: .get,
-                                                     headers: [.authorization: "Bearer \(city)", .ifNoneMatch: condition]) { $0 }
+                let again = try await client.execute(
+                    uri: "/api/v1/cockpit?scope=city",
+                    method: .get,
+                    headers: [.authorization: "Bearer \(city)", .ifNoneMatch: condition]
+                ) { $0 }
                 #expect(again.status == .notModified && again.body.readableBytes == 0, "If-None-Match: \(condition)")
                 #expect(again.headers[.eTag] == etag)
             }
-            let changed = try await client.execute(uri: "/api/v1/cockpit?scope=city", method: .get,
-                                                   headers: [.authorization: "Bearer \(city)", .ifNoneMatch: "\"stale\""]) { $0 }
+            let changed = try await client.execute(
+                uri: "/api/v1/cockpit?scope=city",
+                method: .get,
+                headers: [.authorization: "Bearer \(city)", .ifNoneMatch: "\"stale\""]
+            ) { $0 }
             #expect(changed.status == .ok)
 
             // gzip when asked: a gzip stream, smaller, with its own tag.
-            let zipped = try await client.execute(uri: "/api/v1/cockpit?scope=city", method: .get,
-                                                  headers: [.authorization: "Bearer \(city)", .acceptEncoding: "br;q=1, gzip;q=0.8"]) { $0 }
+            let zipped = try await client.execute(
+                uri: "/api/v1/cockpit?scope=city",
+                method: .get,
+                headers: [.authorization: "Bearer \(city)", .acceptEncoding: "br;q=1, gzip;q=0.8"]
+            ) { $0 }
             #expect(zipped.headers[.contentEncoding] == "gzip")
             #expect(Array(zipped.body.readableBytesView.prefix(2)) == [0x1f, 0x8b])
             #expect(zipped.body.readableBytes < home.body.readableBytes / 2)
             #expect(zipped.headers[.eTag] != etag)
-            let refused = try await client.execute(uri: "/api/v1/cockpit?scope=city", method: .get,
-                                                   headers: [.authorization: "Bearer \(city)", .acceptEncoding: "gzip;q=0"]) { $0 }
+            let refused = try await client.execute(
+                uri: "/api/v1/cockpit?scope=city",
+                method: .get,
+                headers: [.authorization: "Bearer \(city)", .acceptEncoding: "gzip;q=0"]
+            ) { $0 }
             #expect(refused.headers[.contentEncoding] == nil)
 
             // A district leader: its district (the default scope) and its hospitals; nothing else.
@@ -109,7 +123,10 @@ import Testing
             #expect(Self.array(series["dates"]).count == 365 && Self.array(series["values"]).count == 365)
             #expect(Self.array(series["values"]).suffix(20).allSatisfy { $0 is NSNumber }, "the last 20 days hold data")
             #expect(Self.array(series["values"]).prefix(300).allSatisfy { $0 is NSNull }, "no data before the history")
-            let weekly = try await client.get("/api/v1/cockpit/trend?scope=city&metric=feverClinic.visits&from=\(from)&to=\(yesterday)&bucket=week", token: city)
+            let weekly = try await client.get(
+                "/api/v1/cockpit/trend?scope=city&metric=feverClinic.visits&from=\(from)&to=\(yesterday)&bucket=week",
+                token: city
+            )
             let weeks = Self.array(try weekly.json()["dates"]).compactMap { $0 as? String }.compactMap(Day.init)
             #expect((53...54).contains(weeks.count) && weeks.dropFirst().allSatisfy { ($0.number + 3) % 7 == 0 }, "weeks start on Monday")
             let monthly = try await client.get("/api/v1/cockpit/trend?scope=\(ruijinScope)&metric=drugs.minDaysOfSupply&bucket=month", token: ruijin)
@@ -122,7 +139,10 @@ import Testing
             #expect(try future.status == .badRequest && (try future.apiError().field) == "to")
             let unknown = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.nothing", token: city)
             #expect(try unknown.status == .badRequest && (try unknown.apiError().field) == "metric")
-            let tooLong = try await client.get("/api/v1/cockpit/trend?scope=city&metric=icu.bedsTotal&from=\(yesterday - 800)&to=\(yesterday)", token: city)
+            let tooLong = try await client.get(
+                "/api/v1/cockpit/trend?scope=city&metric=icu.bedsTotal&from=\(yesterday - 800)&to=\(yesterday)",
+                token: city
+            )
             #expect(try tooLong.status == .badRequest && (try tooLong.apiError().field) == "from")
 
             // Ranking: every campus of the city, highest first.
@@ -138,12 +158,29 @@ import Testing
             // A red ICU warning for Ruijin, raised by today's first report (a full ICU).
             let ruijinId = try #require(Int(ruijinScope.split(separator: ":")[1]))
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                let body = JSONValue.object(["icu": .object(["bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
-                                                             "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2)])])
-                let result = try await database.ingestion.ingest([ReportSubmission(
-                    campusId: ruijinId, date: yesterday + 1, body: body, correctionReason: nil, submittedBy: nil,
-                    submittedAt: Int64(TestClock.now.timeIntervalSince1970))], today: yesterday + 1)
-                guard case .accepted = result[0] else { Issue.record("today's report: \(result)"); return }
+                let body = JSONValue.object([
+                    "icu": .object([
+                        "bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
+                        "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2),
+                    ])
+                ])
+                let result = try await database.ingestion.ingest(
+                    [
+                        ReportSubmission(
+                            campusId: ruijinId,
+                            date: yesterday + 1,
+                            body: body,
+                            correctionReason: nil,
+                            submittedBy: nil,
+                            submittedAt: Int64(TestClock.now.timeIntervalSince1970)
+                        )
+                    ],
+                    today: yesterday + 1
+                )
+                guard case .accepted = result[0] else {
+                    Issue.record("today's report: \(result)")
+                    return
+                }
             }
             let listed = try await client.get("/api/v1/warnings?scope=\(ruijinScope)", token: ruijin)
             let warnings = Self.array(try listed.json()["warnings"]).compactMap { $0 as? [String: Any] }
@@ -165,7 +202,9 @@ import Testing
             let items = Self.array((try after.json()["warnings"] as? [String: Any])?["items"]).compactMap { $0 as? [String: Any] }
             #expect(items.contains { $0["id"] as? Int == id && $0["status"] as? String == "acknowledged" })
             let detail = try await client.get("/api/v1/warnings/\(id)", token: city)
-            #expect(try Self.array(try detail.json()["events"]).compactMap { ($0 as? [String: Any])?["kind"] as? String }.suffix(1) == ["acknowledged"])
+            #expect(
+                try Self.array(try detail.json()["events"]).compactMap { ($0 as? [String: Any])?["kind"] as? String }.suffix(1) == ["acknowledged"]
+            )
             let resolved = try await client.send(.post, "/api/v1/warnings/\(id)/resolve", token: city, json: ["note": "病人已转出"])
             #expect(try resolved.status == .ok && (try resolved.json()["status"] as? String) == "resolved")
             let badStatus = try await client.get("/api/v1/warnings?scope=city&status=closed", token: city)

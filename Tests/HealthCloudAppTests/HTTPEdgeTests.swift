@@ -1,15 +1,16 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import HummingbirdWSClient
 import HummingbirdWSTesting
 import NIOCore
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,9 @@ import Glibc
             defer { dribbling.cancel() }
             // A whole head that promises 100 bytes of body and sends 10.
             let halfBody = try RawSocket(port: port)
-            try await halfBody.send("POST /api/v1/auth/otp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"phone\":")
+            try await halfBody.send(
+                "POST /api/v1/auth/otp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"phone\":"
+            )
 
             // Meanwhile the server answers others.
             try await client.execute(uri: "/healthz", method: .get) { response in
@@ -87,10 +90,16 @@ import Glibc
             let (rest, keepAliveClosed) = await keepAlive.readUntilClosed(timeout: .seconds(30))
             let keepAliveElapsed = ContinuousClock.now - start
             #expect(String(decoding: rest, as: UTF8.self).hasPrefix("HTTP/1.1 200"), "the second request on the connection is answered")
-            #expect(keepAliveClosed && keepAliveElapsed >= .seconds(2) && keepAliveElapsed < .seconds(30), "keep-alive closed: \(keepAliveClosed) after \(keepAliveElapsed)")
+            #expect(
+                keepAliveClosed && keepAliveElapsed >= .seconds(2) && keepAliveElapsed < .seconds(30),
+                "keep-alive closed: \(keepAliveClosed) after \(keepAliveElapsed)"
+            )
             let (nothing, silentClosed) = await silent.readUntilClosed(timeout: .seconds(30))
             let silentElapsed = ContinuousClock.now - start
-            #expect(silentClosed && nothing.isEmpty && silentElapsed >= .seconds(2) && silentElapsed < .seconds(30), "silent closed: \(silentClosed) after \(silentElapsed)")
+            #expect(
+                silentClosed && nothing.isEmpty && silentElapsed >= .seconds(2) && silentElapsed < .seconds(30),
+                "silent closed: \(silentClosed) after \(silentElapsed)"
+            )
         }
     }
 
@@ -116,7 +125,9 @@ import Glibc
             }
             // A head well within the limit is served as before.
             let fine = try RawSocket(port: port)
-            try await fine.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Fine: \(String(repeating: "c", count: 12_000))\r\nConnection: close\r\n\r\n")
+            try await fine.send(
+                "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Fine: \(String(repeating: "c", count: 12_000))\r\nConnection: close\r\n\r\n"
+            )
             let (bytes, _) = await fine.readUntilClosed(timeout: .seconds(5))
             #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
         }
@@ -126,31 +137,61 @@ import Glibc
     /// (it has its own ping), and a pending answer (the upgrade's wait) is not timed.
     @Test func aWebSocketOutlivesTheHTTPTimeouts() async throws {
         let directory = scratchDirectory()
-        try await withTestApp(.sqlite, demo: true, mode: .live, dataDirectory: directory,
-                              configure: Self.shortLimits(read: .seconds(1), idle: .seconds(1))) { client, location in
+        try await withTestApp(
+            .sqlite,
+            demo: true,
+            mode: .live,
+            dataDirectory: directory,
+            configure: Self.shortLimits(read: .seconds(1), idle: .seconds(1))
+        ) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let port = try #require(client.port)
             let account = try accounts.staff("leader.huangpu")
-            let login = try await RawSocket.request(port: port, "POST", "/api/v1/auth/staff/login", json: ["username": account.username, "password": account.password])
+            let login = try await RawSocket.request(
+                port: port,
+                "POST",
+                "/api/v1/auth/staff/login",
+                json: ["username": account.username, "password": account.password]
+            )
             let code = TOTP(secret: try #require(Base32.decode(account.totpSecret))).code(at: TestClock.now)
-            let mfa = try await RawSocket.request(port: port, "POST", "/api/v1/auth/staff/mfa", json: ["mfaToken": try #require(login.body["mfaToken"] as? String), "code": code])
+            let mfa = try await RawSocket.request(
+                port: port,
+                "POST",
+                "/api/v1/auth/staff/mfa",
+                json: ["mfaToken": try #require(login.body["mfaToken"] as? String), "code": code]
+            )
             let token = try #require(mfa.body["accessToken"] as? String, "\(mfa)")
-            let received = try await client.ws("/api/v1/sync/live", configuration: {
-                var configuration = WebSocketClientConfiguration()
-                configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
-                return configuration
-            }()) { inbound, _, _ in
+            let received = try await client.ws(
+                "/api/v1/sync/live",
+                configuration: {
+                    var configuration = WebSocketClientConfiguration()
+                    configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
+                    return configuration
+                }()
+            ) { inbound, _, _ in
                 var iterator = inbound.messages(maxSize: 4_096).makeAsyncIterator()
-                guard case .text? = try await iterator.next() else { Issue.record("no hello"); return }
+                guard case .text? = try await iterator.next() else {
+                    Issue.record("no hello")
+                    return
+                }
                 // Past both HTTP timeouts, then a change this leader may read: the poke still arrives.
                 try await Task.sleep(for: .milliseconds(2_500))
                 try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
                     try await database.database.write { db in
-                        _ = try await SyncLog.put(db, collection: "warnings", id: "edge-test", audience: SyncAudience(role: "leader", path: "city/310101/3"),
-                                                  data: .object(["n": .integer(1)]), now: 1)
+                        _ = try await SyncLog.put(
+                            db,
+                            collection: "warnings",
+                            id: "edge-test",
+                            audience: SyncAudience(role: "leader", path: "city/310101/3"),
+                            data: .object(["n": .integer(1)]),
+                            now: 1
+                        )
                     }
                 }
-                guard case .text(let poke)? = try await iterator.next() else { Issue.record("the socket was closed"); return }
+                guard case .text(let poke)? = try await iterator.next() else {
+                    Issue.record("the socket was closed")
+                    return
+                }
                 #expect(poke.contains(#""type":"poke""#))
             }
             _ = received
@@ -186,12 +227,18 @@ import Glibc
             expectTokenHeaders(try await client.send(.post, "/api/v1/auth/patient/login", json: ["phone": phone, "code": otp]), "patient login")
 
             // A refused sign-in is no-store as well.
-            let refused = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": account.username, "password": "not-the-password-1A"])
+            let refused = try await client.send(
+                .post,
+                "/api/v1/auth/staff/login",
+                json: ["username": account.username, "password": "not-the-password-1A"]
+            )
             #expect(refused.status == .unauthorized && refused.headers[.cacheControl] == "no-store")
 
             // Every other answer: nosniff, and its own caching left alone.
-            for (uri, token) in [("/api/v1/me", Optional(access)), ("/api/v1/districts", access), ("/healthz", nil), ("/api/v1/no-such-route", nil),
-                                 ("/api/v1/keys", nil), ("/cockpit", nil)] {
+            for (uri, token) in [
+                ("/api/v1/me", Optional(access)), ("/api/v1/districts", access), ("/healthz", nil), ("/api/v1/no-such-route", nil),
+                ("/api/v1/keys", nil), ("/cockpit", nil),
+            ] {
                 let response = try await client.get(uri, token: token)
                 #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff", "\(uri) \(response.status)")
                 #expect(response.headers[.cacheControl] != "no-store", "\(uri): \(response.headers[.cacheControl] ?? "-")")
@@ -209,7 +256,8 @@ import Glibc
             #expect(anonymous.status == .notFound && withSomeToken.status == .notFound)
         }
         let token = "scrape-\(String(repeating: "k", count: 24))"
-        try await withTestApp(.sqlite, configure: { $0.metricsToken = token }) { client in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.metricsToken = token }
+        try await withTestApp(.sqlite, configure: configure) { client in
             let anonymous = try await client.get("/metrics", token: nil)
             #expect(anonymous.status == .unauthorized)
             #expect(try anonymous.apiError().code == "metrics_credential_required")
@@ -269,7 +317,13 @@ final class RawSocket: @unchecked Sendable {
     /// One request on a connection of its own (`Connection: close`): the status and the body.
     /// Tests with second-long timeouts use it instead of the test client, whose one kept-alive
     /// connection the idle timeout may close between two requests on a loaded machine.
-    static func request(port: Int, _ method: String, _ path: String, json: [String: Any]? = nil, token: String? = nil) async throws -> (status: Int, body: [String: Any]) {
+    static func request(
+        port: Int,
+        _ method: String,
+        _ path: String,
+        json: [String: Any]? = nil,
+        token: String? = nil
+    ) async throws -> (status: Int, body: [String: Any]) {
         let body = try json.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) } ?? ""
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
         if json != nil { head += "Content-Type: application/json\r\n" }

@@ -1,9 +1,9 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -143,18 +143,30 @@ import Testing
             let pharmacist = try accounts.staff("pharmacist.ruijin")
             var codes: [String] = []
             for _ in 0..<5 {
-                let answer = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": pharmacist.username, "password": "Wrong-Pass-123"])
+                let answer = try await client.send(
+                    .post,
+                    "/api/v1/auth/staff/login",
+                    json: ["username": pharmacist.username, "password": "Wrong-Pass-123"]
+                )
                 codes.append(try answer.apiError().code)
             }
             #expect(codes == ["invalid_credentials", "invalid_credentials", "invalid_credentials", "invalid_credentials", "account_locked"])
-            let locked = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": pharmacist.username, "password": pharmacist.password])
+            let locked = try await client.send(
+                .post,
+                "/api/v1/auth/staff/login",
+                json: ["username": pharmacist.username, "password": pharmacist.password]
+            )
             #expect(locked.status.code == 423)
             clock.advance(by: 15 * 60 + 1)
             let tokens = try await client.signIn(pharmacist, at: clock.clock.now)
             #expect(!tokens.access.isEmpty)
 
             // The same TOTP code cannot open a second session.
-            let mfa = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": pharmacist.username, "password": pharmacist.password])
+            let mfa = try await client.send(
+                .post,
+                "/api/v1/auth/staff/login",
+                json: ["username": pharmacist.username, "password": pharmacist.password]
+            )
             let mfaToken = try #require(try mfa.json()["mfaToken"] as? String)
             let code = TOTP(secret: try #require(Base32.decode(pharmacist.totpSecret))).code(at: clock.clock.now)
             let replay = try await client.send(.post, "/api/v1/auth/staff/mfa", json: ["mfaToken": mfaToken, "code": code])
@@ -167,15 +179,36 @@ import Testing
         try await withTestApp(.sqlite, demo: true, dataDirectory: directory) { client in
             let accounts = try DemoAccounts(directory: directory)
             let admin = try await client.signIn(try accounts.staff("admin.pudong"))
-            let weak = try await client.send(.post, "/api/v1/admin/accounts", token: admin.access,
-                                             json: ["username": "nurse.li", "displayName": "李护士", "password": "password12", "roles": [["role": "doctor", "scope": "district:310115"]]])
+            let weak = try await client.send(
+                .post,
+                "/api/v1/admin/accounts",
+                token: admin.access,
+                json: [
+                    "username": "nurse.li", "displayName": "李护士", "password": "password12",
+                    "roles": [["role": "doctor", "scope": "district:310115"]],
+                ]
+            )
             #expect(try weak.apiError().code == "weak_password")
             #expect(try weak.apiError().field == "password")
-            let outside = try await client.send(.post, "/api/v1/admin/accounts", token: admin.access,
-                                                json: ["username": "nurse.li", "displayName": "李护士", "password": "Str0ng-Passw0rd", "roles": [["role": "doctor", "scope": "district:310101"]]])
+            let outside = try await client.send(
+                .post,
+                "/api/v1/admin/accounts",
+                token: admin.access,
+                json: [
+                    "username": "nurse.li", "displayName": "李护士", "password": "Str0ng-Passw0rd",
+                    "roles": [["role": "doctor", "scope": "district:310101"]],
+                ]
+            )
             #expect(try outside.apiError().code == "forbidden_scope", "a district admin cannot grant in another district")
-            let created = try await client.send(.post, "/api/v1/admin/accounts", token: admin.access,
-                                                json: ["username": "nurse.li", "displayName": "李护士", "password": "Str0ng-Passw0rd", "roles": [["role": "doctor", "scope": "district:310115"]]])
+            let created = try await client.send(
+                .post,
+                "/api/v1/admin/accounts",
+                token: admin.access,
+                json: [
+                    "username": "nurse.li", "displayName": "李护士", "password": "Str0ng-Passw0rd",
+                    "roles": [["role": "doctor", "scope": "district:310115"]],
+                ]
+            )
             #expect(created.status == .created)
 
             let login = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": "nurse.li", "password": "Str0ng-Passw0rd"])
@@ -186,7 +219,11 @@ import Testing
             #expect(uri.hasPrefix("otpauth://totp/HealthCloud:nurse.li?secret="))
             let secretText = try #require(try enrolment.json()["secret"] as? String)
             let secret = try #require(Base32.decode(secretText))
-            let done = try await client.send(.post, "/api/v1/auth/staff/mfa", json: ["mfaToken": mfaToken, "code": TOTP(secret: secret).code(at: TestClock.now)])
+            let done = try await client.send(
+                .post,
+                "/api/v1/auth/staff/mfa",
+                json: ["mfaToken": mfaToken, "code": TOTP(secret: secret).code(at: TestClock.now)]
+            )
             #expect(done.status == .ok)
             let again = try await client.send(.post, "/api/v1/auth/staff/mfa/enrol", json: ["mfaToken": mfaToken])
             #expect(again.status == .unauthorized, "the sign-in step token is used up")
@@ -197,7 +234,8 @@ import Testing
     /// revocation behind its back (another instance, a DBA) within the configured lifetime.
     @Test func rememberedSessionsAreForgottenOnChangesAndExpire() async throws {
         let directory = scratchDirectory()
-        try await withTestApp(.sqlite, demo: true, dataDirectory: directory, configure: { $0.identity.sessionCacheSeconds = 1 }) { client, location in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.sessionCacheSeconds = 1 }
+        try await withTestApp(.sqlite, demo: true, dataDirectory: directory, configure: configure) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let city = try await client.signIn(try accounts.staff("leader.city"))
             let pudong = try await client.signIn(try accounts.staff("leader.pudong"))
@@ -208,7 +246,10 @@ import Testing
             #expect(try await client.get("/api/v1/me", token: city.access).status == .unauthorized)
             // Revoked behind the server's back: still remembered for up to a second, then refused.
             #expect(try await client.get("/api/v1/me", token: pudong.access).status == .ok)
-            try await rawExecute("UPDATE sessions SET revoked_at = 1, revoked_reason = 'dba' WHERE account_id = (SELECT id FROM accounts WHERE username = 'leader.pudong')", on: location)
+            try await rawExecute(
+                "UPDATE sessions SET revoked_at = 1, revoked_reason = 'dba' WHERE account_id = (SELECT id FROM accounts WHERE username = 'leader.pudong')",
+                on: location
+            )
             try await Task.sleep(for: .milliseconds(1_100))
             let after = try await client.get("/api/v1/me", token: pudong.access)
             #expect(try after.status == .unauthorized && (try after.apiError().code) == "session_revoked")
@@ -219,17 +260,21 @@ import Testing
     func aRoleRowEditedBehindTheServersBackIsRefusedAndAudited(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         // Behind the server's back, so no request empties the session cache: read every time.
-        try await withTestApp(engine, demo: true, dataDirectory: directory, configure: { $0.identity.sessionCacheSeconds = 0 }) { client, location in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.sessionCacheSeconds = 0 }
+        try await withTestApp(engine, demo: true, dataDirectory: directory, configure: configure) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let huangpu = try await client.signIn(try accounts.staff("leader.huangpu"))
             let admin = try await client.signIn(try accounts.staff("admin"))
             // Before: the admin reads the Pudong account list; the Huangpu leader may not (wrong role).
             #expect(try await client.get("/api/v1/admin/accounts?scope=district:310115", token: huangpu.access).status == .forbidden)
             // Promote the Huangpu leader to admin in the database directly, without a valid seal.
-            try await rawExecute("""
+            try await rawExecute(
+                """
                 UPDATE role_assignments SET role = 'admin', scope = 'city'
                 WHERE account_id = (SELECT id FROM accounts WHERE username = 'leader.huangpu')
-                """, on: location)
+                """,
+                on: location
+            )
             let after = try await client.get("/api/v1/admin/accounts?scope=district:310115", token: huangpu.access)
             #expect(after.status == .forbidden, "the forged assignment grants nothing")
             // Its only assignment no longer verifies, so the account holds no role at all.
@@ -241,7 +286,6 @@ import Testing
         }
     }
 }
-
 
 @Suite struct PublishedKeysTests {
     @Test func theKeySetVerifiesTokensTheServerSigns() async throws {
@@ -255,8 +299,14 @@ import Testing
             #expect(kid == TestDatabase.keys.signingKeyID)
             let published = try SM2PublicKey(pemRepresentation: try #require(current["publicKeyPem"] as? String))
             let now = TestClock.now
-            let token = try SignedToken.sign(claims: [:], type: "certificate", issuedAt: now, expiresAt: now.addingTimeInterval(60),
-                                             key: TestDatabase.keys.signingKey, keyID: kid)
+            let token = try SignedToken.sign(
+                claims: [:],
+                type: "certificate",
+                issuedAt: now,
+                expiresAt: now.addingTimeInterval(60),
+                key: TestDatabase.keys.signingKey,
+                keyID: kid
+            )
             #expect(try SignedToken.verify(token, publicKeys: [kid: published], now: now)["typ"] as? String == "certificate")
         }
     }

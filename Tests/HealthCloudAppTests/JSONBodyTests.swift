@@ -1,11 +1,12 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import HealthCloudApp
 
 /// How request bodies are read: malformed JSON is `invalid_json`, and a wrong or missing
 /// field is named by its JSON path.
@@ -20,15 +21,17 @@ import Testing
         var lines: [Line]
     }
 
-    @Test(arguments: [
-        ("{not json", "invalid_json", nil),
-        ("", "invalid_json", nil),
-        (#"{"lines":[]}"#, "missing_field", "campusId"),
-        (#"{"campusId":"7","lines":[]}"#, "invalid_field", "campusId"),
-        (#"{"campusId":7,"lines":[{"code":"N95","quantity":"many"}]}"#, "invalid_field", "lines[0].quantity"),
-        (#"{"campusId":7,"lines":[{"code":"N95","quantity":1},{"quantity":2}]}"#, "missing_field", "lines[1].code"),
-        (#"[1,2]"#, "invalid_field", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("{not json", "invalid_json", nil),
+            ("", "invalid_json", nil),
+            (#"{"lines":[]}"#, "missing_field", "campusId"),
+            (#"{"campusId":"7","lines":[]}"#, "invalid_field", "campusId"),
+            (#"{"campusId":7,"lines":[{"code":"N95","quantity":"many"}]}"#, "invalid_field", "lines[0].quantity"),
+            (#"{"campusId":7,"lines":[{"code":"N95","quantity":1},{"quantity":2}]}"#, "missing_field", "lines[1].code"),
+            (#"[1,2]"#, "invalid_field", nil),
+        ] as [(String, String, String?)]
+    )
     func decodeErrorsNameTheField(body: String, code: String, field: String?) {
         #expect {
             _ = try JSONBody.decode(Order.self, from: Data(body.utf8))
@@ -45,7 +48,10 @@ import Testing
 
     /// Over a real socket, through the application's middleware: a route that reads JSON.
     @Test func malformedJSONOverHTTPIsA400WithTheErrorShape() async throws {
-        let (router, registry) = try buildRouter(AppConfiguration(maxBodySize: 1024), dependencies: AppDependencies(database: try await Self.scratchDatabase(), clock: .test, sms: DevSMSSink()))
+        let (router, registry) = try buildRouter(
+            AppConfiguration(maxBodySize: 1024),
+            dependencies: AppDependencies(database: try await Self.scratchDatabase(), clock: .test, sms: DevSMSSink())
+        )
         Routes(router: router, prefix: "", registry: registry).post("test/orders", .open) { request, context -> Response in
             let order = try await JSONBody.decode(Order.self, from: request, context: context)
             return try JSONResponse.encode(["campusId": order.campusId])

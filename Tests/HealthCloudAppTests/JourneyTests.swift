@@ -1,15 +1,16 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+
+@testable import HealthCloudApp
 
 /// The patient journey over HTTP on both engines: pre-check → triage → booking → pass →
 /// kiosk check-in → grading → notifications, the check-in refusals, and booking under load.
@@ -31,7 +32,12 @@ import Testing
 
     static func phone(_ n: Int) -> String { "139" + String(format: "%08d", 10_000_000 + n).suffix(8) }
 
-    static func precheck(_ client: any TestClientProtocol, token: String, answers: [String: Any] = feverAnswers, location: [String: Double]? = nil) async throws -> [String: Any] {
+    static func precheck(
+        _ client: any TestClientProtocol,
+        token: String,
+        answers: [String: Any] = feverAnswers,
+        location: [String: Double]? = nil
+    ) async throws -> [String: Any] {
         var body: [String: Any] = ["questionnaireVersion": 1, "answers": answers]
         if let location { body["location"] = location }
         let response = try await client.send(.post, "/api/v1/prechecks", token: token, json: body)
@@ -58,7 +64,14 @@ import Testing
 
     /// A new patient (phone `n`) with a fever-clinic pre-check and a booking at `site` in the
     /// window holding `now` (or `days` later): (patient token, appointment id, pass token).
-    static func booked(_ client: any TestClientProtocol, sms: DevSMSSink, _ n: Int, site: Int, now: Date, days: Int = 0) async throws -> (String, Int, String) {
+    static func booked(
+        _ client: any TestClientProtocol,
+        sms: DevSMSSink,
+        _ n: Int,
+        site: Int,
+        now: Date,
+        days: Int = 0
+    ) async throws -> (String, Int, String) {
         let patient = try await patient(client, sms: sms, phone: phone(n))
         let precheck = try await precheck(client, token: patient)["id"] as! Int
         let slot = try await slot(client, site: site, now: now, days: days)
@@ -135,7 +148,12 @@ import Testing
             #expect(queue?.count == 1 && queue?.first?["appointmentId"] as? Int == appointment && queue?.first?["level"] as? String == "fever_clinic")
 
             // Grading, twice: the history keeps both; a doctor of another campus may not.
-            let mild = try await client.send(.post, "/api/v1/appointments/\(appointment)/grading", token: doctor, json: ["grade": "mild", "note": "低热，咳嗽"])
+            let mild = try await client.send(
+                .post,
+                "/api/v1/appointments/\(appointment)/grading",
+                token: doctor,
+                json: ["grade": "mild", "note": "低热，咳嗽"]
+            )
             #expect(mild.status == .created, "\(String(buffer: mild.body))")
             #expect(try mild.json()["routing"] as? String == "home_isolation" && mild.json()["followUpDays"] as? Int == 2)
             let moderate = try await client.send(.post, "/api/v1/appointments/\(appointment)/grading", token: doctor, json: ["grade": "moderate"])
@@ -151,7 +169,8 @@ import Testing
             let synced = try await SyncTests.pullAll(client, token: patient, clientId: "phone-journey-1")
             #expect(synced.records["prechecks"]?[String(precheckId)] != nil)
             guard case .object(let record)? = synced.records["appointments"]?[String(appointment)] else {
-                Issue.record("no appointments record"); return
+                Issue.record("no appointments record")
+                return
             }
             #expect(record["status"] == .string("checked_in") && record["grade"] == .string("moderate") && record["queueNumber"] == .integer(1))
             #expect(SyncTests.string(synced.records["visitPasses"]?[String(appointment)], "token") == token)
@@ -179,15 +198,22 @@ import Testing
             #expect(invalid.status == .unprocessableContent)
             let body = try invalid.json()
             let problems = try #require(body["problems"] as? [[String: Any]])
-            #expect(problems.compactMap { $0["code"] as? String } == ["out_of_range", "unknown_option", "required", "not_enabled", "unknown_item"],
-                    "\(problems)")
+            #expect(
+                problems.compactMap { $0["code"] as? String } == ["out_of_range", "unknown_option", "required", "not_enabled", "unknown_item"],
+                "\(problems)"
+            )
             #expect((body["error"] as? [String: Any])?["field"] as? String == "answers.temperature")
             // Site queries: both coordinates or none, plain decimals only.
             for (query, field) in [("lat=0x10&lng=121.4", "lat"), ("lat=31.2", "lng"), ("lat=31.2&lng=nan", "lng"), ("lat=91&lng=121", "lat")] {
                 let answer = try await client.get("/api/v1/sites?\(query)", token: nil)
                 #expect(try answer.status == .badRequest && answer.apiError().field == field, "\(query)")
             }
-            let version = try await client.send(.post, "/api/v1/prechecks", token: patient, json: ["questionnaireVersion": 9, "answers": Self.feverAnswers])
+            let version = try await client.send(
+                .post,
+                "/api/v1/prechecks",
+                token: patient,
+                json: ["questionnaireVersion": 9, "answers": Self.feverAnswers]
+            )
             #expect(try version.apiError().code == "questionnaire_version_unknown")
 
             // Home care and emergency do not book; a sentinel triage may book a sentinel, a fever-clinic one may not.
@@ -210,7 +236,8 @@ import Testing
 
             let sentinelSite = try #require(sentinels.first?["id"] as? Int)
             let tomorrow = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970)) + 1
-            let sentinelSlots = try await client.get("/api/v1/sites/\(sentinelSite)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]]
+            let sentinelSlots =
+                try await client.get("/api/v1/sites/\(sentinelSite)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]]
             #expect(sentinelSlots?.map { $0["start"] as? String } == ["08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00"])
             let sentinelSlot = try #require(sentinelSlots?.first?["id"] as? Int)
             for (precheck, code) in [(home, "precheck_not_referring"), (emergency, "precheck_emergency")] {
@@ -267,8 +294,10 @@ import Testing
 
             let (_, _, good) = try await booked(1, site: site)
             let (_, _, tomorrow) = try await booked(2, site: site, days: 1)
-            let otherSite = try #require(try await client.get("/api/v1/sites?service=fever&limit=100", token: nil).json()["sites"] as? [[String: Any]])
-                .compactMap { $0["id"] as? Int }.first { $0 != site }
+            let otherSite = try #require(
+                try await client.get("/api/v1/sites?service=fever&limit=100", token: nil).json()["sites"] as? [[String: Any]]
+            )
+            .compactMap { $0["id"] as? Int }.first { $0 != site }
             let (_, _, elsewhere) = try await booked(3, site: try #require(otherSite))
             let (cancelledPatient, cancelledId, cancelled) = try await booked(4, site: site)
             #expect(try await client.send(.delete, "/api/v1/appointments/\(cancelledId)", token: cancelledPatient).status == .ok)
@@ -293,20 +322,36 @@ import Testing
             let stranger = try SM2PrivateKey.generate()
             let claims: [String: any Sendable] = ["jti": "forged", "apt": lateId, "site": site, "nbf": time.clock.seconds - 60]
             for kid in ["k-unknown", TestDatabase.keys.signingKeyID] {
-                let foreign = try SignedToken.sign(claims: claims, type: "visit", issuedAt: time.clock.now, expiresAt: time.clock.now.addingTimeInterval(3600),
-                                                   key: stranger, keyID: kid)
+                let foreign = try SignedToken.sign(
+                    claims: claims,
+                    type: "visit",
+                    issuedAt: time.clock.now,
+                    expiresAt: time.clock.now.addingTimeInterval(3600),
+                    key: stranger,
+                    keyID: kid
+                )
                 #expect(try await refusal(foreign) == (.unprocessableContent, "pass_invalid_signature"), "kid \(kid)")
             }
             // A genuine token of another type is no visit pass.
-            let prescription = try SignedToken.sign(claims: claims, type: "prescription", issuedAt: time.clock.now, expiresAt: time.clock.now.addingTimeInterval(3600),
-                                                    key: TestDatabase.keys.signingKey, keyID: TestDatabase.keys.signingKeyID)
+            let prescription = try SignedToken.sign(
+                claims: claims,
+                type: "prescription",
+                issuedAt: time.clock.now,
+                expiresAt: time.clock.now.addingTimeInterval(3600),
+                key: TestDatabase.keys.signingKey,
+                keyID: TestDatabase.keys.signingKeyID
+            )
             #expect(try await refusal(prescription) == (.unprocessableContent, "pass_malformed"))
 
             // Offline scans, uploaded later: judged as of the scan, each reconciled once.
             time.advance(by: 600)
             let scannedAt = time.clock.seconds - 120
-            let batch: [String: Any] = ["checkins": [["token": offline, "scannedAt": scannedAt], ["token": good, "scannedAt": scannedAt],
-                                                     ["token": offline, "scannedAt": time.clock.seconds + 3_600]]]
+            let batch: [String: Any] = [
+                "checkins": [
+                    ["token": offline, "scannedAt": scannedAt], ["token": good, "scannedAt": scannedAt],
+                    ["token": offline, "scannedAt": time.clock.seconds + 3_600],
+                ]
+            ]
             let first = try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch)
             #expect(first.status == .ok, "\(String(buffer: first.body))")
             let results = try #require(try first.json()["results"] as? [[String: Any]])
@@ -314,19 +359,33 @@ import Testing
             #expect(results.map { $0["code"] as? String } == [nil, "pass_already_used", "scan_time_invalid"])
             #expect(results[0]["appointmentId"] as? Int == offlineId && results[0]["queueNumber"] as? Int == 2)
             // Resent: the same answers, marked as repeated (a rejection stays a rejection).
-            let second = try #require(try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch).json()["results"] as? [[String: Any]])
+            let second = try #require(
+                try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: batch).json()["results"] as? [[String: Any]]
+            )
             #expect(second.map { $0["status"] as? String } == ["checked_in", "rejected", "rejected"])
             #expect(second.map { $0["duplicate"] as? Bool } == [true, true, nil])
             #expect(second[0]["queueNumber"] as? Int == 2)
             // A copy of a pass scanned again later (another scan time) is judged afresh: already used.
-            let copy = try await client.send(.post, "/api/v1/checkins:batch", token: kiosk, json: ["checkins": [["token": offline, "scannedAt": scannedAt + 30]]])
+            let copy = try await client.send(
+                .post,
+                "/api/v1/checkins:batch",
+                token: kiosk,
+                json: ["checkins": [["token": offline, "scannedAt": scannedAt + 30]]]
+            )
             #expect((try copy.json()["results"] as? [[String: Any]])?.first?["code"] as? String == "pass_already_used")
             // A scan dated before its pass and booking existed back-dates the visit: refused, the
             // booking untouched.
             let (earlyPatient, earlyId, early) = try await booked(7, site: site)
-            let backDated = try await client.send(.post, "/api/v1/checkins:batch", token: kiosk,
-                                                  json: ["checkins": [["token": early, "scannedAt": time.clock.seconds - 300]]])
-            #expect((try backDated.json()["results"] as? [[String: Any]])?.first?["code"] as? String == "scan_time_invalid", "\(String(buffer: backDated.body))")
+            let backDated = try await client.send(
+                .post,
+                "/api/v1/checkins:batch",
+                token: kiosk,
+                json: ["checkins": [["token": early, "scannedAt": time.clock.seconds - 300]]]
+            )
+            #expect(
+                (try backDated.json()["results"] as? [[String: Any]])?.first?["code"] as? String == "scan_time_invalid",
+                "\(String(buffer: backDated.body))"
+            )
             #expect(try await client.get("/api/v1/appointments/\(earlyId)", token: earlyPatient).json()["status"] as? String == "booked")
 
             // Two hours on: the late patient's pass has expired; their booking is released as a
@@ -351,12 +410,20 @@ import Testing
         let sms = DevSMSSink()
         // 200 simulated phones (one account each) ask for codes from this one address: above the
         // per-client default (docs/security.md), so the test raises it as a load tool would.
-        try await withTestApp(engine, demo: true, sms: sms, dataDirectory: directory,
-                              configure: { $0.identity.otpPerClient = RateLimit(1_000, per: 3600) }) { client in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.otpPerClient = RateLimit(1_000, per: 3600) }
+        try await withTestApp(
+            engine,
+            demo: true,
+            sms: sms,
+            dataDirectory: directory,
+            configure: configure
+        ) { client in
             let accounts = try DemoAccounts(directory: directory)
             let site = try Self.siteId(try accounts.staff("kiosk.ruijin-fever").scope)
             let tomorrow = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970)) + 1
-            let slots = try #require(try await client.get("/api/v1/sites/\(site)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]])
+            let slots = try #require(
+                try await client.get("/api/v1/sites/\(site)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]]
+            )
             let slot = try #require(slots.first { $0["start"] as? String == "10:00" })
             #expect(slot["capacity"] as? Int == 20)
             let slotId = slot["id"] as! Int
@@ -376,7 +443,10 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses.filter { $0.0 == .created }.count == 20)
-            #expect(statuses.filter { $0.0 == .conflict && $0.1 == "slot_full" }.count == 180, "\(Set(statuses.map { "\($0.0.code) \($0.1 ?? "")" }))")
+            #expect(
+                statuses.filter { $0.0 == .conflict && $0.1 == "slot_full" }.count == 180,
+                "\(Set(statuses.map { "\($0.0.code) \($0.1 ?? "")" }))"
+            )
             let after = try await client.get("/api/v1/sites/\(site)/slots?date=\(tomorrow)", token: nil).json()["slots"] as? [[String: Any]]
             #expect(after?.first { $0["id"] as? Int == slotId }?["booked"] as? Int == 20)
 
@@ -404,16 +474,21 @@ import Testing
                 switch value {
                 case let flag as Bool: .bool(flag)
                 case let number as Int: .integer(Int64(number))
-                case let number as Double: .string(String(number)) // decimals travel as strings (SPEC.md §5)
+                case let number as Double: .string(String(number))  // decimals travel as strings (SPEC.md §5)
                 default: .string(value as! String)
                 }
             }
             let good = JSONValue.object(["questionnaireVersion": .integer(1), "answers": .object(answers)])
             answers["temperature"] = .string("58.0")
             let bad = JSONValue.object(["questionnaireVersion": .integer(1), "answers": .object(answers)])
-            let pushed = try await SyncTests.push(client, token: patient, clientId: "phone-offline-1", [
-                Mutation(id: 1, name: "submitPreCheck", args: good), Mutation(id: 2, name: "submitPreCheck", args: bad),
-            ])
+            let pushed = try await SyncTests.push(
+                client,
+                token: patient,
+                clientId: "phone-offline-1",
+                [
+                    Mutation(id: 1, name: "submitPreCheck", args: good), Mutation(id: 2, name: "submitPreCheck", args: bad),
+                ]
+            )
             #expect(pushed.status == .ok, "\(String(buffer: pushed.body))")
             let results = try SyncTests.results(pushed)
             #expect(results.map(\.status) == [.applied, .rejected], "\(results)")
@@ -430,7 +505,9 @@ import Testing
             // Staff may not submit pre-checks.
             let accounts = try DemoAccounts(directory: directory)
             let doctor = try await client.signIn(try accounts.staff("doctor.ruijin")).access
-            let refused = try SyncTests.results(try await SyncTests.push(client, token: doctor, clientId: "desk-device-1", [Mutation(id: 1, name: "submitPreCheck", args: good)]))
+            let refused = try SyncTests.results(
+                try await SyncTests.push(client, token: doctor, clientId: "desk-device-1", [Mutation(id: 1, name: "submitPreCheck", args: good)])
+            )
             #expect(refused.first?.status == .rejected && refused.first?.code == "forbidden_role")
         }
         try? FileManager.default.removeItem(atPath: directory)

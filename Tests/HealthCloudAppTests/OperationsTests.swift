@@ -1,7 +1,7 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -39,7 +39,8 @@ import Testing
             try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "kiosk-7.req_42"]) { response throws in
                 #expect(response.headers[HTTPField.Name("X-Request-ID")!] == "kiosk-7.req_42")
             }
-            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "x\"}{\"level\":\"error"]) { response throws in
+            try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "x\"}{\"level\":\"error"]) {
+                response throws in
                 #expect(response.headers[HTTPField.Name("X-Request-ID")!] != "x\"}{\"level\":\"error")
             }
         }
@@ -69,7 +70,8 @@ import Testing
     }
 
     @Test func oversizedBodiesAre413WithTheErrorShape() async throws {
-        try await withTestApp(.sqlite, mode: .live, configure: { $0.maxBodySize = 4096 }) { client in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.maxBodySize = 4096 }
+        try await withTestApp(.sqlite, mode: .live, configure: configure) { client in
             let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 5000)
             try await client.execute(uri: "/api/v1/districts", method: .post, body: big) { response throws in
                 #expect(response.status == .contentTooLarge)
@@ -83,7 +85,8 @@ import Testing
     }
 
     @Test func metricsCountRequestsByRouteAndStatus() async throws {
-        try await withTestApp(.sqlite, configure: { $0.metricsToken = "scrape-token-0123456789" }) { client in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.metricsToken = "scrape-token-0123456789" }
+        try await withTestApp(.sqlite, configure: configure) { client in
             for _ in 0..<3 { try await client.execute(uri: "/healthz", method: .get) { _ in } }
             try await client.execute(uri: "/api/v1/campuses/0", method: .get) { _ in }
             try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-token-0123456789"]) { response throws in

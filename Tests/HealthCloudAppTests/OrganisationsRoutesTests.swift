@@ -1,7 +1,7 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing

@@ -1,9 +1,9 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -17,10 +17,14 @@ import Testing
 
     static func report(bedsOccupied: Int = 28, positives: Int = 6, emergency: Int = 250) -> [String: Any] {
         [
-            "medicalService": ["outpatientVisits": 3000, "emergencyVisits": emergency, "admissions": 150, "discharges": 140, "inpatients": 1200,
-                               "surgeries": 60, "internetConsultations": 90],
-            "feverClinic": ["visits": 120, "positives": positives, "referralsOut": 1, "waitingPatients": 5, "avgWaitMinutes": 20,
-                            "isolationRoomsTotal": 20, "isolationRoomsOccupied": 4],
+            "medicalService": [
+                "outpatientVisits": 3000, "emergencyVisits": emergency, "admissions": 150, "discharges": 140, "inpatients": 1200,
+                "surgeries": 60, "internetConsultations": 90,
+            ],
+            "feverClinic": [
+                "visits": 120, "positives": positives, "referralsOut": 1, "waitingPatients": 5, "avgWaitMinutes": 20,
+                "isolationRoomsTotal": 20, "isolationRoomsOccupied": 4,
+            ],
             "vaccination": ["doses": 60, "firstDoses": 10, "boosterDoses": 40, "dosesAge60Plus": 25],
             "nucleicAcid": ["samplesCollected": 800, "samplesTested": 790, "positives": 2, "avgTurnaroundHours": 6, "dailyCapacity": 3000],
             "icu": ["bedsTotal": 40, "bedsOccupied": bedsOccupied, "convertibleBeds": 12, "ventilatorsTotal": 32, "ventilatorsInUse": 15],
@@ -64,7 +68,9 @@ import Testing
             #expect(rejected.status == .unprocessableContent)
             let body = try rejected.json()
             #expect((body["error"] as? [String: Any])?["code"] as? String == "report_rejected")
-            let fields = Set(((body["findings"] as? [[String: Any]]) ?? []).filter { $0["severity"] as? String == "error" }.compactMap { $0["field"] as? String })
+            let fields = Set(
+                ((body["findings"] as? [[String: Any]]) ?? []).filter { $0["severity"] as? String == "error" }.compactMap { $0["field"] as? String }
+            )
             #expect(fields == ["icu.bedsOccupied", "vaccination.dosesAge60Plus"])
 
             var corrected = Self.report(emergency: 260)
@@ -105,7 +111,10 @@ import Testing
             let pending = try await client.send(.put, uri, token: campusReporter.access, json: corrected)
             #expect(pending.status == .accepted)
             #expect(try pending.json()["status"] as? String == "pending_approval")
-            #expect(try (try await client.get(uri, token: campusReporter.access)).json()["current"].flatMap { ($0 as? [String: Any])?["version"] as? Int } == 1)
+            #expect(
+                try (try await client.get(uri, token: campusReporter.access)).json()["current"].flatMap { ($0 as? [String: Any])?["version"] as? Int }
+                    == 1
+            )
 
             let selfApproval = try await client.send(.post, "\(uri)/versions/2/approve", token: campusReporter.access)
             #expect(try selfApproval.apiError().code == "forbidden_scope")
@@ -138,13 +147,20 @@ import Testing
             let ruijin = try Self.campus(accounts, "reporter.ruijin")
 
             // A batch by the district reporter: one clean, one with a warning, one broken, one outside the district.
-            let batch = try await client.send(.post, "/api/v1/reports:batch", token: pudongReporter.access, json: ["reports": [
-                ["campusId": pudongCampus, "date": "\(Self.reportDay)", "report": Self.report()],
-                ["campusId": pudongCampus + 1, "date": "\(Self.reportDay)", "report": Self.report(positives: 121)],
-                ["campusId": pudongCampus + 2, "date": "\(Self.reportDay)", "report": Self.report(bedsOccupied: 99)],
-                ["campusId": ruijin, "date": "\(Self.reportDay)", "report": Self.report()],
-                ["campusId": "x", "date": "\(Self.reportDay)", "report": Self.report()],
-            ]])
+            let batch = try await client.send(
+                .post,
+                "/api/v1/reports:batch",
+                token: pudongReporter.access,
+                json: [
+                    "reports": [
+                        ["campusId": pudongCampus, "date": "\(Self.reportDay)", "report": Self.report()],
+                        ["campusId": pudongCampus + 1, "date": "\(Self.reportDay)", "report": Self.report(positives: 121)],
+                        ["campusId": pudongCampus + 2, "date": "\(Self.reportDay)", "report": Self.report(bedsOccupied: 99)],
+                        ["campusId": ruijin, "date": "\(Self.reportDay)", "report": Self.report()],
+                        ["campusId": "x", "date": "\(Self.reportDay)", "report": Self.report()],
+                    ]
+                ]
+            )
             #expect(batch.status == .ok)
             let statuses = try #require(try batch.json()["results"] as? [[String: Any]]).map { $0["status"] as? String }
             #expect(statuses == ["accepted", "accepted_with_warnings", "rejected", "forbidden", "invalid"])
@@ -161,16 +177,39 @@ import Testing
             #expect(abs((body["completenessRate"] as? Double ?? 0) - 2.0 / Double(expected)) < 0.0001)
             #expect(((body["missing"] as? [[String: Any]]) ?? []).count == min(200, expected - 2))
 
-            let findings = try await client.get("/api/v1/qc/findings?scope=district:310115&from=\(Self.reportDay)&to=\(Self.reportDay)", token: pudongLeader.access)
+            let findings = try await client.get(
+                "/api/v1/qc/findings?scope=district:310115&from=\(Self.reportDay)&to=\(Self.reportDay)",
+                token: pudongLeader.access
+            )
             let list = try #require(try findings.json()["findings"] as? [[String: Any]])
             #expect(list.contains { $0["rule"] as? String == "fever_positives_within_visits" && $0["campusId"] as? Int == pudongCampus + 1 })
 
             // Scopes: a district sees its own hospitals only; a hospital only itself.
-            #expect(try (try await client.get("/api/v1/qc/summary?scope=district:310101&date=\(Self.reportDay)", token: pudongLeader.access)).apiError().code == "forbidden_scope")
-            #expect(try (try await client.get("/api/v1/qc/summary?scope=campus:\(ruijin)&date=\(Self.reportDay)", token: ruijinLeader.access)).status == .ok)
-            #expect(try (try await client.get("/api/v1/qc/summary?scope=district:310101&date=\(Self.reportDay)", token: ruijinLeader.access)).apiError().code == "forbidden_scope")
-            #expect(try (try await client.send(.put, "/api/v1/reports/\(pudongCampus)/\(Self.reportDay)", token: ruijinReporter.access, json: Self.report())).apiError().code == "forbidden_scope")
-            #expect(try (try await client.get("/api/v1/reports/\(ruijin)/\(Self.reportDay)", token: pudongLeader.access)).apiError().code == "forbidden_scope")
+            #expect(
+                try (try await client.get("/api/v1/qc/summary?scope=district:310101&date=\(Self.reportDay)", token: pudongLeader.access)).apiError()
+                    .code == "forbidden_scope"
+            )
+            #expect(
+                try (try await client.get("/api/v1/qc/summary?scope=campus:\(ruijin)&date=\(Self.reportDay)", token: ruijinLeader.access)).status
+                    == .ok
+            )
+            #expect(
+                try (try await client.get("/api/v1/qc/summary?scope=district:310101&date=\(Self.reportDay)", token: ruijinLeader.access)).apiError()
+                    .code == "forbidden_scope"
+            )
+            #expect(
+                try
+                    (try await client.send(
+                        .put,
+                        "/api/v1/reports/\(pudongCampus)/\(Self.reportDay)",
+                        token: ruijinReporter.access,
+                        json: Self.report()
+                    )).apiError().code == "forbidden_scope"
+            )
+            #expect(
+                try (try await client.get("/api/v1/reports/\(ruijin)/\(Self.reportDay)", token: pudongLeader.access)).apiError().code
+                    == "forbidden_scope"
+            )
         }
     }
 
@@ -186,8 +225,12 @@ import Testing
             #expect(try ((future.json()["findings"] as? [[String: Any]]) ?? []).contains { $0["rule"] as? String == "date_not_in_future" })
             let badDate = try await client.send(.put, "/api/v1/reports/\(campus)/2026-02-30", token: reporter.access, json: Self.report())
             #expect(try badDate.apiError().field == "date")
-            let notJSON = try await client.execute(uri: "/api/v1/reports/\(campus)/\(Self.reportDay)", method: .put,
-                                                   headers: [.authorization: "Bearer \(reporter.access)"], body: ByteBuffer(string: "{\"icu\":")) { $0 }
+            let notJSON = try await client.execute(
+                uri: "/api/v1/reports/\(campus)/\(Self.reportDay)",
+                method: .put,
+                headers: [.authorization: "Bearer \(reporter.access)"],
+                body: ByteBuffer(string: "{\"icu\":")
+            ) { $0 }
             #expect(try notJSON.apiError().code == "invalid_json")
             let catalog = try await client.get("/api/v1/catalog", token: nil)
             #expect(((try catalog.json()["items"] as? [Any]) ?? []).count == 16)
@@ -217,7 +260,12 @@ import Testing
             #expect(try saved.json()["version"] as? Int == 2)
             // The same over-full ICU is now accepted with a warning.
             let campus = try Self.campus(accounts, "reporter.ruijin")
-            let answer = try await client.send(.put, "/api/v1/reports/\(campus)/\(Self.reportDay)", token: reporter.access, json: Self.report(bedsOccupied: 41))
+            let answer = try await client.send(
+                .put,
+                "/api/v1/reports/\(campus)/\(Self.reportDay)",
+                token: reporter.access,
+                json: Self.report(bedsOccupied: 41)
+            )
             #expect(try answer.json()["status"] as? String == "accepted_with_warnings")
             #expect(try (try await client.get("/api/v1/admin/qc-rules", token: reporter.access)).apiError().code == "forbidden_role")
         }
@@ -234,17 +282,37 @@ import Testing
             let admin = try await client.signIn(try accounts.staff("admin.pudong"), at: clock.clock.now)
             let campus = try ReportingTests.campus(accounts, "reporter.pudong-people")
             let ruijin = try ReportingTests.campus(accounts, "reporter.ruijin")
-            let outside = try await client.send(.post, "/api/v1/admin/system-credentials", token: admin.access, json: ["campusId": ruijin, "name": "HIS"])
+            let outside = try await client.send(
+                .post,
+                "/api/v1/admin/system-credentials",
+                token: admin.access,
+                json: ["campusId": ruijin, "name": "HIS"]
+            )
             #expect(try outside.apiError().code == "forbidden_scope")
-            let issued = try await client.send(.post, "/api/v1/admin/system-credentials", token: admin.access, json: ["campusId": campus, "name": "东软 HIS 直报接口"])
+            let issued = try await client.send(
+                .post,
+                "/api/v1/admin/system-credentials",
+                token: admin.access,
+                json: ["campusId": campus, "name": "东软 HIS 直报接口"]
+            )
             #expect(issued.status == .created)
             let token = try #require(try issued.json()["token"] as? String)
             let accountId = try #require(try issued.json()["accountId"] as? Int)
             #expect(token.hasPrefix("hcs_"))
 
-            let put = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay)", token: token, json: ReportingTests.report())
+            let put = try await client.send(
+                .put,
+                "/api/v1/reports/\(campus)/\(ReportingTests.reportDay)",
+                token: token,
+                json: ReportingTests.report()
+            )
             #expect(put.status == .created)
-            let foreign = try await client.send(.put, "/api/v1/reports/\(ruijin)/\(ReportingTests.reportDay)", token: token, json: ReportingTests.report())
+            let foreign = try await client.send(
+                .put,
+                "/api/v1/reports/\(ruijin)/\(ReportingTests.reportDay)",
+                token: token,
+                json: ReportingTests.report()
+            )
             #expect(try foreign.apiError().code == "forbidden_scope")
             // A system credential cannot sign in interactively.
             let username = try #require(try issued.json()["username"] as? String)
@@ -252,7 +320,12 @@ import Testing
             #expect(login.status == .unauthorized)
 
             #expect(try await client.send(.delete, "/api/v1/admin/system-credentials/\(accountId)", token: admin.access).status == .noContent)
-            let after = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay - 1)", token: token, json: ReportingTests.report())
+            let after = try await client.send(
+                .put,
+                "/api/v1/reports/\(campus)/\(ReportingTests.reportDay - 1)",
+                token: token,
+                json: ReportingTests.report()
+            )
             #expect(after.status == .unauthorized)
         }
     }
@@ -277,8 +350,12 @@ import Testing
             let answer = try await client.send(.put, "/api/v1/reports/\(campus)/\(ReportingTests.reportDay)", token: reporter.access, json: report)
             #expect(answer.status == .unprocessableContent)
             let findings = try #require(try answer.json()["findings"] as? [[String: Any]]).filter { $0["severity"] as? String == "error" }
-            #expect(Set(findings.compactMap { $0["field"] as? String }) == ["icu.bedsOccupied", "vaccination.dosesAge60Plus", "medicalService.surgeries",
-                                                                            "nucleicAcid.positives", "materials[0].stock"])
+            #expect(
+                Set(findings.compactMap { $0["field"] as? String }) == [
+                    "icu.bedsOccupied", "vaccination.dosesAge60Plus", "medicalService.surgeries",
+                    "nucleicAcid.positives", "materials[0].stock",
+                ]
+            )
             #expect(try answer.apiError().code == "report_rejected")
         }
     }

@@ -1,13 +1,14 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudCrypto
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
+
+@testable import HealthCloudApp
 
 /// What a hostile client can do to sign-in (issue #12): lock or sign out someone else, spray
 /// passwords, pump SMS, tell real usernames by timing, learn whose ID number is whose. Over
@@ -31,8 +32,15 @@ import Testing
     func failuresFromOneClientNeitherLockTheOwnerOutNorEndTheOwnersSessions(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         let clock = ManualClock(TestClock.start)
-        try await withTestApp(engine, demo: true, mode: .live, clock: clock.clock, dataDirectory: directory,
-                              configure: { $0.trustedProxies = TrustedProxies(Self.loopback)! }) { client async throws in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.trustedProxies = TrustedProxies(Self.loopback)! }
+        try await withTestApp(
+            engine,
+            demo: true,
+            mode: .live,
+            clock: clock.clock,
+            dataDirectory: directory,
+            configure: configure
+        ) { client async throws in
             let account = try DemoAccounts(directory: directory).staff("doctor.ruijin")
             let session = try await client.signIn(account, from: Self.owner, at: clock.clock.now)
 
@@ -63,10 +71,18 @@ import Testing
     func failuresFromManyClientsThrottleTheUsernameButNotTheOwnersClient(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         let clock = ManualClock(TestClock.start)
-        try await withTestApp(engine, demo: true, mode: .live, clock: clock.clock, dataDirectory: directory, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.trustedProxies = TrustedProxies(Self.loopback)!
             $0.identity.accountFailures = RateLimit(6, per: 600)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            engine,
+            demo: true,
+            mode: .live,
+            clock: clock.clock,
+            dataDirectory: directory,
+            configure: configure
+        ) { client async throws in
             let account = try DemoAccounts(directory: directory).staff("leader.pudong")
             _ = try await client.signIn(account, from: Self.owner, at: clock.clock.now)
             // Six failures, each from another address (a botnet, below the per-client lockout).
@@ -92,11 +108,16 @@ import Testing
 
     @Test(arguments: TestEngine.available)
     func staffSignInIsLimitedPerClientAndOverall(engine: TestEngine) async throws {
-        try await withTestApp(engine, mode: .live, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.trustedProxies = TrustedProxies(Self.loopback)!
             $0.identity.staffLoginPerClient = RateLimit(3, per: 60)
             $0.identity.staffLoginGlobal = RateLimit(5, per: 60)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            engine,
+            mode: .live,
+            configure: configure
+        ) { client async throws in
             // Password spraying: one password, many usernames, one client.
             for n in 0..<3 {
                 #expect(try await client.login("user.\(n)", "Summer-2026!", from: Self.attacker).status == .unauthorized)
@@ -116,11 +137,17 @@ import Testing
     @Test(arguments: TestEngine.available)
     func phoneCodesAreLimitedPerClientAndOverall(engine: TestEngine) async throws {
         let sms = DevSMSSink()
-        try await withTestApp(engine, mode: .live, sms: sms, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.trustedProxies = TrustedProxies(Self.loopback)!
             $0.identity.otpPerClient = RateLimit(3, per: 3600)
             $0.identity.otpGlobal = RateLimit(5, per: 3600)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            engine,
+            mode: .live,
+            sms: sms,
+            configure: configure
+        ) { client async throws in
             // SMS pumping: one client, many numbers.
             for n in 0..<3 {
                 #expect(try await client.requestCode("1390000000\(n)", from: Self.attacker).status == .accepted)
@@ -144,20 +171,30 @@ import Testing
     @Test(arguments: TestEngine.available)
     func forwardedForCountsOnlyFromAConfiguredProxy(engine: TestEngine) async throws {
         // No proxy configured: the header is the attacker's to write, so every attempt is the peer's.
-        try await withTestApp(engine, mode: .live, configure: { $0.identity.staffLoginPerClient = RateLimit(2, per: 60) }) { client async throws in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.staffLoginPerClient = RateLimit(2, per: 60) }
+        try await withTestApp(engine, mode: .live, configure: configure) { client async throws in
             #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.1").status == .unauthorized)
             #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.2").status == .unauthorized)
-            #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.3").status == .tooManyRequests,
-                    "X-Forwarded-For from an untrusted peer is ignored")
+            #expect(
+                try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.3").status == .tooManyRequests,
+                "X-Forwarded-For from an untrusted peer is ignored"
+            )
         }
-        try await withTestApp(engine, mode: .live, configure: {
+        let behindProxy: @Sendable (inout AppConfiguration) -> Void = {
             $0.trustedProxies = TrustedProxies(Self.loopback)!
             $0.identity.staffLoginPerClient = RateLimit(2, per: 60)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            engine,
+            mode: .live,
+            configure: behindProxy
+        ) { client async throws in
             #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.1").status == .unauthorized)
             #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.1").status == .unauthorized)
-            #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.2").status == .unauthorized,
-                    "behind a configured proxy each forwarded client counts apart")
+            #expect(
+                try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.2").status == .unauthorized,
+                "behind a configured proxy each forwarded client counts apart"
+            )
             // A client cannot pose as another by prepending to the proxy's header.
             #expect(try await client.login("a.user", "Wrong-Pass-123", from: "198.51.100.9, 198.51.100.1").status == .tooManyRequests)
         }
@@ -181,11 +218,18 @@ import Testing
     func everySignInAnswerCostsOnePasswordHash(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         let hashes = Counter()
-        try await withTestApp(engine, demo: true, mode: .live, dataDirectory: directory, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.trustedProxies = TrustedProxies(Self.loopback)!
             $0.identity.onPasswordHash = { hashes.add() }
             $0.identity.accountFailures = RateLimit(10, per: 600)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            engine,
+            demo: true,
+            mode: .live,
+            dataDirectory: directory,
+            configure: configure
+        ) { client async throws in
             let account = try DemoAccounts(directory: directory).staff("pharmacist.ruijin")
             func cost(_ username: String, _ password: String, from ip: String) async throws -> (Int, String?) {
                 let before = hashes.count
@@ -209,10 +253,14 @@ import Testing
     /// The per-client limit answers before the username is read, and costs no hash at all.
     @Test func aRateLimitedAttemptCostsNoHash() async throws {
         let hashes = Counter()
-        try await withTestApp(.sqlite, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.identity.onPasswordHash = { hashes.add() }
             $0.identity.staffLoginPerClient = RateLimit(1, per: 60)
-        }) { client async throws in
+        }
+        try await withTestApp(
+            .sqlite,
+            configure: configure
+        ) { client async throws in
             _ = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": "x.user", "password": "Wrong-Pass-123"])
             let limited = try await client.send(.post, "/api/v1/auth/staff/login", json: ["username": "x.user", "password": "Wrong-Pass-123"])
             #expect(limited.status == .tooManyRequests)
@@ -273,19 +321,28 @@ import Testing
     @Test func outsideDemoModeNothingIsVerifiedAndTheRegisterDoesNotExist() async throws {
         let sms = DevSMSSink()
         try await withTestApp(.sqlite, demo: false, sms: sms) { client async throws in
-            #expect(try await client.send(.post, "/api/v1/dev/identity-register", json: ["name": "赵敏", "idNumber": "110101199003077774"]).status == .notFound)
+            #expect(
+                try await client.send(.post, "/api/v1/dev/identity-register", json: ["name": "赵敏", "idNumber": "110101199003077774"]).status
+                    == .notFound
+            )
         }
     }
 }
 
 extension TestClientProtocol {
     func login(_ username: String, _ password: String, from ip: String) async throws -> TestResponse {
-        try await execute(uri: "/api/v1/auth/staff/login", method: .post, headers: [SignInAbuseTests.forwardedFor: ip],
-                          body: jsonBody(["username": username, "password": password])) { $0 }
+        try await execute(
+            uri: "/api/v1/auth/staff/login",
+            method: .post,
+            headers: [SignInAbuseTests.forwardedFor: ip],
+            body: jsonBody(["username": username, "password": password])
+        ) { $0 }
     }
 
     func requestCode(_ phone: String, from ip: String) async throws -> TestResponse {
-        try await execute(uri: "/api/v1/auth/otp", method: .post, headers: [SignInAbuseTests.forwardedFor: ip], body: jsonBody(["phone": phone])) { $0 }
+        try await execute(uri: "/api/v1/auth/otp", method: .post, headers: [SignInAbuseTests.forwardedFor: ip], body: jsonBody(["phone": phone])) {
+            $0
+        }
     }
 
     /// Password then TOTP, from `ip` (through the trusted proxy).
@@ -294,8 +351,12 @@ extension TestClientProtocol {
         #expect(challenge.status == .ok, "\(String(buffer: challenge.body))")
         let mfaToken = try #require(try challenge.json()["mfaToken"] as? String)
         let code = TOTP(secret: try #require(Base32.decode(account.totpSecret))).code(at: date)
-        return try await execute(uri: "/api/v1/auth/staff/mfa", method: .post, headers: [SignInAbuseTests.forwardedFor: ip],
-                                 body: jsonBody(["mfaToken": mfaToken, "code": code])) { response throws in
+        return try await execute(
+            uri: "/api/v1/auth/staff/mfa",
+            method: .post,
+            headers: [SignInAbuseTests.forwardedFor: ip],
+            body: jsonBody(["mfaToken": mfaToken, "code": code])
+        ) { response throws in
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             let body = try response.json()
             return (try #require(body["accessToken"] as? String), try #require(body["refreshToken"] as? String))

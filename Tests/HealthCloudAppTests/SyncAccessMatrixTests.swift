@@ -1,13 +1,14 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import Testing
+
+@testable import HealthCloudApp
 
 /// The route × role × scope matrix extended to sync pulls: for every scope kind (city, district,
 /// institution, campus, site, patient) a pull holds exactly what the REST lists of that account
@@ -25,15 +26,24 @@ import Testing
     func everyScopeKindPullsWhatItsRESTListsShow(engine: TestEngine) async throws {
         let directory = scratchDirectory()
         let sms = DevSMSSink()
-        try await withTestApp(engine, demo: true, pipeline: SyncTests.pipeline, sms: sms, dataDirectory: directory,
-                              configure: { $0.identity.sessionCacheSeconds = 0 }) { client, location in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.sessionCacheSeconds = 0 }
+        try await withTestApp(
+            engine,
+            demo: true,
+            pipeline: SyncTests.pipeline,
+            sms: sms,
+            dataDirectory: directory,
+            configure: configure
+        ) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let ruijinCampus = Int(try accounts.staff("reporter.ruijin").scope.split(separator: ":")[1])!
             // An institution-scoped leader and reporter (an admin may grant one): Ruijin hospital, all its campuses.
             let (institution, campuses) = try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
                 let institution = try #require(try await database.organisations.campus(id: ruijinCampus)).institutionId
                 let campuses = try #require(try await database.organisations.institutions(districtCode: nil).first { $0.id == institution }).campusIds
-                for (username, role, old) in [("leader.huangpu", Role.leader, Scope.district("310101")), ("reporter.huangpu", .reporter, .district("310101"))] {
+                for (username, role, old) in [
+                    ("leader.huangpu", Role.leader, Scope.district("310101")), ("reporter.huangpu", .reporter, .district("310101")),
+                ] {
                     let id = try await database.database.scalarInt("SELECT id FROM accounts WHERE username = $1", [.text(username)])
                     #expect(try await database.identity.revoke(RoleAssignment(role: role, scope: old), from: id))
                     try await database.identity.grant(RoleAssignment(role: role, scope: .institution(institution)), to: id, by: nil, now: 1)
@@ -102,9 +112,14 @@ import Testing
             _ = try await client.send(.post, "/api/v1/auth/otp", json: ["phone": patient.phone])
             let otp = String(try #require(sms.messages(to: patient.phone).first?.text.firstMatch(of: /\d{6}/)).output)
             let login = try await client.send(.post, "/api/v1/auth/patient/login", json: ["phone": patient.phone, "code": otp])
-            let patientPull = try await SyncTests.pullAll(client, token: try #require(try login.json()["accessToken"] as? String),
-                                                          clientId: "matrix-patient-1")
-            #expect(Set(patientPull.records.filter { !$0.value.isEmpty }.keys).isSubset(of: ["notifications", "prechecks", "appointments", "visitPasses"]))
+            let patientPull = try await SyncTests.pullAll(
+                client,
+                token: try #require(try login.json()["accessToken"] as? String),
+                clientId: "matrix-patient-1"
+            )
+            #expect(
+                Set(patientPull.records.filter { !$0.value.isEmpty }.keys).isSubset(of: ["notifications", "prechecks", "appointments", "visitPasses"])
+            )
             #expect((patientPull.records["notifications"] ?? [:]).count >= 1)
             #expect(cityPull.records["notifications"] == nil, "a leader reads no patient's records")
         }
@@ -124,7 +139,9 @@ import Testing
             let pudongStart = try await SyncTests.pullAll(client, token: pudong, clientId: device, limit: 1000)
             let open = (pudongStart.records["warnings"] ?? [:]).filter { SyncTests.string($0.value, "status") == "open" }.map(\.key).sorted()
             let warning = try #require(open.first.flatMap { Int64($0) })
-            let ack = { (id: Int64, note: String) in Mutation(id: id, name: "acknowledgeWarning", args: .object(["warningId": .integer(warning), "note": .string(note)])) }
+            let ack = { (id: Int64, note: String) in
+                Mutation(id: id, name: "acknowledgeWarning", args: .object(["warningId": .integer(warning), "note": .string(note)]))
+            }
             // The city leader's device records a conflict (the second acknowledgement).
             let pushed = try await SyncTests.push(client, token: city, clientId: device, [ack(1, "first"), ack(2, "again")])
             #expect(try SyncTests.results(pushed).map(\.status) == [.applied, .rejected])
@@ -133,14 +150,29 @@ import Testing
             #expect(conflicts.count == 1)
 
             // Pudong's leader names the same device: no conflict of the city's arrives.
-            let pudongPull = try await SyncTests.pullAll(client, token: pudong, clientId: device, cursor: pudongStart.cursor, records: pudongStart.records)
-            #expect((pudongPull.records["syncConflicts"] ?? [:]).isEmpty, "another account's conflicts: \(pudongPull.records["syncConflicts"] ?? [:])")
+            let pudongPull = try await SyncTests.pullAll(
+                client,
+                token: pudong,
+                clientId: device,
+                cursor: pudongStart.cursor,
+                records: pudongStart.records
+            )
+            #expect(
+                (pudongPull.records["syncConflicts"] ?? [:]).isEmpty,
+                "another account's conflicts: \(pudongPull.records["syncConflicts"] ?? [:])"
+            )
             // … and its own conflict with the same mutation id does not replace the city's.
             let theirs = try await SyncTests.push(client, token: pudong, clientId: device, [ack(1, "pudong"), ack(2, "pudong again")])
             #expect(try SyncTests.results(theirs).map(\.status) == [.rejected, .rejected])
             let cityAfter = try await SyncTests.pullAll(client, token: city, clientId: device, cursor: cityPull.cursor, records: cityPull.records)
             #expect(cityAfter.records["syncConflicts"] == conflicts, "the city's conflict record is untouched")
-            let pudongAfter = try await SyncTests.pullAll(client, token: pudong, clientId: device, cursor: pudongPull.cursor, records: pudongPull.records)
+            let pudongAfter = try await SyncTests.pullAll(
+                client,
+                token: pudong,
+                clientId: device,
+                cursor: pudongPull.cursor,
+                records: pudongPull.records
+            )
             #expect((pudongAfter.records["syncConflicts"] ?? [:]).count == 2, "its own two conflicts")
         }
         try? FileManager.default.removeItem(atPath: directory)

@@ -1,17 +1,19 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HealthCloudApp
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
-@testable import HealthCloudSyncClient
 import HealthCloudTestSupport
 import HummingbirdTesting
 import Synchronization
 import Testing
+
+@testable import HealthCloudSyncClient
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// An unreliable network between devices and server, at the HTTP layer: requests dropped before
 /// the server, responses lost after the server acted, requests delivered twice, stale
@@ -43,7 +45,7 @@ final class ChaosNetwork: SyncTransport {
 
     func roll() -> Double {
         state.withLock { state in
-            state.random = state.random &* 6364136223846793005 &+ 1442695040888963407
+            state.random = state.random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state.random >> 11) / Double(1 << 53)
         }
     }
@@ -92,8 +94,12 @@ struct FixedToken: SyncAuthenticator {
 
     static func device(base: URL, token: String, id: String, transport: any SyncTransport = URLSessionTransport()) throws -> SyncClient {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hc-chaos-\(id)-\(UUID().uuidString.prefix(6)).sqlite").path
-        return SyncClient(configuration: .init(baseURL: base, clientId: id, pageLimit: 25, pushBatch: 3), store: try LocalStore(path: path),
-                          authenticator: FixedToken(token: token), transport: transport)
+        return SyncClient(
+            configuration: .init(baseURL: base, clientId: id, pageLimit: 25, pushBatch: 3),
+            store: try LocalStore(path: path),
+            authenticator: FixedToken(token: token),
+            transport: transport
+        )
     }
 
     /// Everything a store holds, per collection.
@@ -152,18 +158,28 @@ struct FixedToken: SyncAuthenticator {
             var queued = 0
             for (index, device) in devices.enumerated() where device.name != "reporter" {
                 for warning in openIds.prefix(4) {
-                    try await device.client.mutate("acknowledgeWarning", args: .object(["warningId": .integer(warning), "note": .string("device \(index)")]))
+                    try await device.client.mutate(
+                        "acknowledgeWarning",
+                        args: .object(["warningId": .integer(warning), "note": .string("device \(index)")])
+                    )
                     queued += 1
                 }
             }
             let today = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970))
             for occupied in [30, 5, 40, 6] {  // broken, fine, broken, fine: findings come and go
-                try await devices[3].client.mutate("submitReport", args: .object([
-                    "campusId": .integer(campus), "date": .string(today.description),
-                    "correctionReason": occupied == 30 ? .null : .string("recount \(occupied)"),
-                    "report": .object(["icu": .object(["bedsTotal": .integer(20), "bedsOccupied": .integer(Int64(occupied)), "convertibleBeds": .integer(0),
-                                                       "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(1)])]),
-                ]))
+                try await devices[3].client.mutate(
+                    "submitReport",
+                    args: .object([
+                        "campusId": .integer(campus), "date": .string(today.description),
+                        "correctionReason": occupied == 30 ? .null : .string("recount \(occupied)"),
+                        "report": .object([
+                            "icu": .object([
+                                "bedsTotal": .integer(20), "bedsOccupied": .integer(Int64(occupied)), "convertibleBeds": .integer(0),
+                                "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(1),
+                            ])
+                        ]),
+                    ])
+                )
                 queued += 1
             }
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -192,10 +208,14 @@ struct FixedToken: SyncAuthenticator {
             // The server: every mutation has one outcome; each warning acknowledged once.
             let expectedMutations = queued
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                #expect(try await database.database.scalarInt("SELECT COUNT(*) FROM sync_mutations WHERE client_id LIKE 'chaos-%'") == expectedMutations)
+                #expect(
+                    try await database.database.scalarInt("SELECT COUNT(*) FROM sync_mutations WHERE client_id LIKE 'chaos-%'") == expectedMutations
+                )
                 for warning in openIds.prefix(4) {
                     let acks = try await database.database.scalarInt(
-                        "SELECT COUNT(*) FROM warning_events WHERE warning_id = $1 AND kind = 'acknowledged'", [.integer(warning)])
+                        "SELECT COUNT(*) FROM warning_events WHERE warning_id = $1 AND kind = 'acknowledged'",
+                        [.integer(warning)]
+                    )
                     #expect(acks == 1, "warning \(warning) acknowledged \(acks) times")
                 }
                 // The report: its four submissions made versions in order, none twice.

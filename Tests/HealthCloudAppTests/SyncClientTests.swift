@@ -1,15 +1,17 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HealthCloudApp
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudSync
-@testable import HealthCloudSyncClient
 import HealthCloudTestSupport
 import HummingbirdTesting
 import Testing
+
+@testable import HealthCloudSyncClient
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The Swift client library: the conformance vectors' client behaviour on its SQLite store,
 /// and whole devices syncing against a live server over loopback (URLSession).
@@ -45,7 +47,10 @@ import Testing
 
     static func vectors() throws -> ApplyVectors {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return try JSONDecoder().decode(ApplyVectors.self, from: Data(contentsOf: root.appendingPathComponent("SyncProtocol/vectors/client-apply.json")))
+        return try JSONDecoder().decode(
+            ApplyVectors.self,
+            from: Data(contentsOf: root.appendingPathComponent("SyncProtocol/vectors/client-apply.json"))
+        )
     }
 
     static func temporaryStore() throws -> LocalStore {
@@ -59,12 +64,31 @@ import Testing
             let store = try Self.temporaryStore()
             // The starting state: the store's records as a snapshot page, the outbox as given.
             var seed: [Change] = []
-            for (collection, records) in vector.store { for (id, data) in records { seed.append(Change(collection: collection, id: id, op: .upsert, version: 0, data: data)) } }
-            try await store.apply(PullResponse(cursor: vector.cursor ?? "", reset: true, changes: seed, hasMore: false, lastMutationId: 0, checkpoint: Self.checkpoint()))
+            for (collection, records) in vector.store {
+                for (id, data) in records { seed.append(Change(collection: collection, id: id, op: .upsert, version: 0, data: data)) }
+            }
+            try await store.apply(
+                PullResponse(
+                    cursor: vector.cursor ?? "",
+                    reset: true,
+                    changes: seed,
+                    hasMore: false,
+                    lastMutationId: 0,
+                    checkpoint: Self.checkpoint()
+                )
+            )
             try await store.seedOutbox((vector.outbox ?? []).map { PendingMutation(id: $0.id, name: $0.name, args: $0.args) })
             for page in vector.pages {
-                try await store.apply(PullResponse(cursor: page.cursor, reset: page.reset, changes: page.changes, hasMore: page.hasMore,
-                                                   lastMutationId: page.lastMutationId, checkpoint: Self.checkpoint()))
+                try await store.apply(
+                    PullResponse(
+                        cursor: page.cursor,
+                        reset: page.reset,
+                        changes: page.changes,
+                        hasMore: page.hasMore,
+                        lastMutationId: page.lastMutationId,
+                        checkpoint: Self.checkpoint()
+                    )
+                )
             }
             var actual: [String: [String: JSONValue]] = [:]
             for collection in try await store.collections() {
@@ -74,7 +98,10 @@ import Testing
             #expect(actual == vector.expectedStore, "\(vector.name)")
             if let cursor = vector.expectedCursor { #expect(try await store.cursor == cursor, "\(vector.name)") }
             if let outbox = vector.expectedOutbox {
-                #expect(try await store.pending().map { ApplyVectors.PendingVector(id: $0.id, name: $0.name, args: $0.args) } == outbox, "\(vector.name)")
+                #expect(
+                    try await store.pending().map { ApplyVectors.PendingVector(id: $0.id, name: $0.name, args: $0.args) } == outbox,
+                    "\(vector.name)"
+                )
             }
         }
     }
@@ -102,8 +129,9 @@ import Testing
             request.httpBody = try JSONSerialization.data(withJSONObject: ["refreshToken": refreshToken])
             let (data, response) = try await URLSession.shared.data(for: request)
             guard (response as? HTTPURLResponse)?.statusCode == 200,
-                  let body = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let access = body["accessToken"] as? String, let refresh = body["refreshToken"] as? String else { return false }
+                let body = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let access = body["accessToken"] as? String, let refresh = body["refreshToken"] as? String
+            else { return false }
             self.access = access
             self.refreshToken = refresh
             return true
@@ -128,7 +156,8 @@ import Testing
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("hc-device-\(UUID().uuidString).sqlite").path
             let acknowledge: LocalMutator = { args, records in
                 guard case .object(let fields) = args, case .integer(let id)? = fields["warningId"],
-                      case .object(var warning)? = records["warnings"]?[String(id)] else { return }
+                    case .object(var warning)? = records["warnings"]?[String(id)]
+                else { return }
                 warning["status"] = .string("acknowledged")
                 warning["acknowledgementNote"] = fields["note"] ?? .null
                 records["warnings"]?[String(id)] = .object(warning)
@@ -140,7 +169,9 @@ import Testing
             let first = try await device.sync()
             #expect(first.resets == 1 && first.pages >= 1 && first.changes > 0)
             let warnings = try await device.records("warnings")
-            let open = warnings.filter { if case .object(let w) = $0.value, w["status"] == .string("open") { true } else { false } }.keys.sorted { Int($0)! < Int($1)! }
+            let open = warnings.filter { if case .object(let w) = $0.value, w["status"] == .string("open") { true } else { false } }.keys.sorted {
+                Int($0)! < Int($1)!
+            }
             try #require(open.count >= 2)
             #expect(try await device.records("cockpitHome").keys.sorted() == ["city"])
 

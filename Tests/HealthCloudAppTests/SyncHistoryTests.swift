@@ -1,11 +1,11 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -19,9 +19,19 @@ import Testing
     static let leaderRecords = SyncAudience(role: "leader", path: "city")
 
     /// One page, verified.
-    static func pull(_ client: any TestClientProtocol, token: String, clientId: String, cursor: String?, limit: Int = 500) async throws -> PullResponse {
-        let response = try await client.execute(uri: "/api/v1/sync/pull", method: .post, headers: [.authorization: "Bearer \(token)"],
-                                                body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: clientId, cursor: cursor, limit: limit)))) { $0 }
+    static func pull(
+        _ client: any TestClientProtocol,
+        token: String,
+        clientId: String,
+        cursor: String?,
+        limit: Int = 500
+    ) async throws -> PullResponse {
+        let response = try await client.execute(
+            uri: "/api/v1/sync/pull",
+            method: .post,
+            headers: [.authorization: "Bearer \(token)"],
+            body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: clientId, cursor: cursor, limit: limit)))
+        ) { $0 }
         try #require(response.status == .ok, "\(String(buffer: response.body))")
         let page = try JSONDecoder().decode(PullResponse.self, from: Data(response.body.readableBytesView))
         #expect(PageDigest.verify(page, publicKey: TestDatabase.keys.signingKey.publicKey))
@@ -32,7 +42,11 @@ import Testing
     static func put(_ ids: [String], on location: DatabaseLocation) async throws {
         _ = try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
             try await database.database.write { db in
-                try await SyncLog.put(db, ids.map { SyncLog.Put(collection: "warnings", id: $0, audience: leaderRecords, data: .object(["title": .string($0)])) }, now: 1)
+                try await SyncLog.put(
+                    db,
+                    ids.map { SyncLog.Put(collection: "warnings", id: $0, audience: leaderRecords, data: .object(["title": .string($0)])) },
+                    now: 1
+                )
             }
         }
     }
@@ -167,8 +181,14 @@ import Testing
             try #require(delivered.collection == "warnings" && delivered.id.hasPrefix("kept-"), "\(delivered)")
             // Deleted between the pages: the record delivered on page 1, and one not delivered yet.
             try await Self.remove([(delivered.collection, delivered.id), ("warnings", "kept-3")], on: location)
-            let rest = try await SyncTests.pullAll(client, token: city, clientId: device, cursor: first.cursor, limit: 1,
-                                                   records: [delivered.collection: [delivered.id: delivered.data]])
+            let rest = try await SyncTests.pullAll(
+                client,
+                token: city,
+                clientId: device,
+                cursor: first.cursor,
+                limit: 1,
+                records: [delivered.collection: [delivered.id: delivered.data]]
+            )
             #expect(!rest.reset)
             #expect(rest.records[delivered.collection]?[delivered.id] == nil, "the record of page 1 deleted before page 2 leaves the device")
             #expect(rest.records["warnings"]?["kept-3"] == nil && rest.records["warnings"]?["kept-2"] != nil)
@@ -232,8 +252,10 @@ import Testing
             /// The upgrade request a socket client sends, on a connection of its own.
             func upgrade(_ token: String?) async throws -> (status: Int, code: String?) {
                 try await TestClient.withClient(host: "127.0.0.1", port: port) { raw in
-                    var headers: HTTPFields = [.connection: "Upgrade", .upgrade: "websocket", .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
-                                               .secWebSocketVersion: "13"]
+                    var headers: HTTPFields = [
+                        .connection: "Upgrade", .upgrade: "websocket", .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==",
+                        .secWebSocketVersion: "13",
+                    ]
                     if let token { headers[.authorization] = "Bearer \(token)" }
                     let response = try await raw.get(SyncLiveTestPath.path, headers: headers)
                     let body = response.body.flatMap { try? JSONSerialization.jsonObject(with: Data($0.readableBytesView)) as? [String: Any] }

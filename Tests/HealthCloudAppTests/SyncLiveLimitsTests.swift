@@ -1,21 +1,22 @@
 import Foundation
-@testable import HealthCloudApp
+import HTTPTypes
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWSClient
 import HummingbirdWSTesting
 import HummingbirdWebSocket
-import HummingbirdWSClient
 import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
 import Testing
+
+@testable import HealthCloudApp
 
 /// The live socket re-checks its session on every poke and closes with a clear code when the
 /// session ends or its roles change; sockets and long polls are capped per session and account
@@ -26,19 +27,33 @@ import Testing
     static func change(_ location: DatabaseLocation, id: String, path: String) async throws {
         try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
             try await database.database.write { db in
-                try await SyncLog.put(db, collection: "warnings", id: id, audience: SyncAudience(role: "leader", path: path), data: .object(["n": .integer(1)]), now: 1)
+                try await SyncLog.put(
+                    db,
+                    collection: "warnings",
+                    id: id,
+                    audience: SyncAudience(role: "leader", path: path),
+                    data: .object(["n": .integer(1)]),
+                    now: 1
+                )
             }
         }
     }
 
     /// Connects with `token`, then runs `act` after the hello; returns the messages after the hello and the close frame.
-    static func socket(_ client: any TestClientProtocol, token: String, act: @escaping @Sendable () async throws -> Void) async throws -> ([String], WebSocketCloseFrame?) {
+    static func socket(
+        _ client: any TestClientProtocol,
+        token: String,
+        act: @escaping @Sendable () async throws -> Void
+    ) async throws -> ([String], WebSocketCloseFrame?) {
         let messages = Mutex<[String]>([])
         var configuration = WebSocketClientConfiguration()
         configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
         let close = try await client.ws("/api/v1/sync/live", configuration: configuration) { inbound, _, _ in
             var iterator = inbound.messages(maxSize: 4_096).makeAsyncIterator()
-            guard case .text? = try await iterator.next() else { Issue.record("no hello"); return }
+            guard case .text? = try await iterator.next() else {
+                Issue.record("no hello")
+                return
+            }
             try await act()
             while let message = try await iterator.next() {
                 if case .text(let text) = message { messages.withLock { $0.append(text) } }
@@ -81,14 +96,23 @@ import Testing
     @Test(arguments: TestEngine.available)
     func socketsAndLongPollsAreCappedWith429AndRetryAfter(engine: TestEngine) async throws {
         let directory = scratchDirectory()
-        try await withTestApp(engine, demo: true, mode: .live, dataDirectory: directory, configure: {
+        let configure: @Sendable (inout AppConfiguration) -> Void = {
             $0.syncLive.socketsPerSession = 1
             $0.syncLive.longPollsPerSession = 1
-        }) { client, location in
+        }
+        try await withTestApp(
+            engine,
+            demo: true,
+            mode: .live,
+            dataDirectory: directory,
+            configure: configure
+        ) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let token = try await client.signIn(try accounts.staff("leader.huangpu")).access
-            let upgrade: HTTPFields = [.authorization: "Bearer \(token)", .connection: "Upgrade", .upgrade: "websocket",
-                                       .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==", .secWebSocketVersion: "13"]
+            let upgrade: HTTPFields = [
+                .authorization: "Bearer \(token)", .connection: "Upgrade", .upgrade: "websocket",
+                .secWebSocketKey: "dGhlIHNhbXBsZSBub25jZQ==", .secWebSocketVersion: "13",
+            ]
             let (_, _) = try await Self.socket(client, token: token) {
                 // A second socket of the same session: 429 with Retry-After, before any upgrade.
                 // On a connection of its own: an upgrade is only read as a connection's first request.
@@ -98,7 +122,8 @@ import Testing
                 try? await fresh.shutdown()
                 #expect(second.status == .tooManyRequests, "\(second.status)")
                 #expect(second.headers[.retryAfter] == "30")
-                let code = (try? JSONSerialization.jsonObject(with: Data((second.body ?? ByteBuffer()).readableBytesView)) as? [String: Any])
+                let code =
+                    (try? JSONSerialization.jsonObject(with: Data((second.body ?? ByteBuffer()).readableBytesView)) as? [String: Any])
                     .flatMap { $0["error"] as? [String: Any] }?["code"] as? String
                 #expect(code == "too_many_sockets")
                 try await Self.change(location, id: "wake", path: "city/310101")
@@ -112,19 +137,30 @@ import Testing
             let first = try await SyncTests.pullAll(client, token: other, clientId: "poll-device-1")
             let cursor = first.cursor
             @Sendable func poll(_ wait: Int) async throws -> TestResponse {
-                try await client.send(.post, "/api/v1/sync/pull", token: other,
-                                      json: ["protocolVersion": 1, "schemaVersion": 1, "clientId": "poll-device-1", "cursor": cursor, "waitSeconds": wait])
+                try await client.send(
+                    .post,
+                    "/api/v1/sync/pull",
+                    token: other,
+                    json: ["protocolVersion": 1, "schemaVersion": 1, "clientId": "poll-device-1", "cursor": cursor, "waitSeconds": wait]
+                )
             }
             async let waiting = poll(2)
             try await Task.sleep(for: .milliseconds(400))
             // On a connection of its own (the test client's one connection is busy with the first).
             let fresh = TestClient(host: "localhost", port: try #require(client.port))
             fresh.connect()
-            let refused = try await fresh.execute(.init("/api/v1/sync/pull", method: .post, headers: [.authorization: "Bearer \(other)", .contentType: "application/json"],
-                                                        body: jsonBody(["protocolVersion": 1, "schemaVersion": 1, "clientId": "poll-device-1", "cursor": cursor, "waitSeconds": 2])))
+            let refused = try await fresh.execute(
+                .init(
+                    "/api/v1/sync/pull",
+                    method: .post,
+                    headers: [.authorization: "Bearer \(other)", .contentType: "application/json"],
+                    body: jsonBody(["protocolVersion": 1, "schemaVersion": 1, "clientId": "poll-device-1", "cursor": cursor, "waitSeconds": 2])
+                )
+            )
             try? await fresh.shutdown()
             #expect(refused.status == .tooManyRequests && refused.headers[.retryAfter] == "30", "\(refused.status)")
-            let code = (try? JSONSerialization.jsonObject(with: Data((refused.body ?? ByteBuffer()).readableBytesView)) as? [String: Any])
+            let code =
+                (try? JSONSerialization.jsonObject(with: Data((refused.body ?? ByteBuffer()).readableBytesView)) as? [String: Any])
                 .flatMap { $0["error"] as? [String: Any] }?["code"] as? String
             #expect(code == "too_many_long_polls")
             let waited = try await waiting
@@ -148,10 +184,26 @@ import Testing
         configuration.identity.passwordIterations = 1_000
         configuration.syncLive.socketsPerSession = 100
         configuration.syncLive.socketsPerAccount = 100
-        let app = try buildApplication(configuration, keys: TestDatabase.keys, logger: TestDatabase.logger, clock: .test, hooks: AppHooks(prepare: { database in
-            _ = try await DemoPipeline.forTests.run(DemoContext(database: database, reference: try ReferenceData.bundled(), dataDirectory: directory,
-                                                                today: TestClock.now, passwordIterations: 1_000))
-        }, syncLiveCounters: counters))
+        let app = try buildApplication(
+            configuration,
+            keys: TestDatabase.keys,
+            logger: TestDatabase.logger,
+            clock: .test,
+            hooks: AppHooks(
+                prepare: { database in
+                    _ = try await DemoPipeline.forTests.run(
+                        DemoContext(
+                            database: database,
+                            reference: try ReferenceData.bundled(),
+                            dataDirectory: directory,
+                            today: TestClock.now,
+                            passwordIterations: 1_000
+                        )
+                    )
+                },
+                syncLiveCounters: counters
+            )
+        )
         let reads = try await app.test(.live) { client in
             let accounts = try DemoAccounts(directory: directory)
             let token = try await client.signIn(try accounts.staff("leader.huangpu")).access
@@ -172,7 +224,10 @@ import Testing
                                 _ = try await iterator.next()
                                 ready.value.add(1, ordering: .relaxed)
                                 while case .text(let text)? = try await iterator.next() {
-                                    if text.contains("poke") { poked.value.add(1, ordering: .relaxed); break }
+                                    if text.contains("poke") {
+                                        poked.value.add(1, ordering: .relaxed)
+                                        break
+                                    }
                                 }
                                 try await outbound.close(.normalClosure, reason: nil)
                             }
@@ -183,7 +238,10 @@ import Testing
                     let before = (changes: counters.changeReads.load(ordering: .relaxed), sessions: counters.sessionReads.load(ordering: .relaxed))
                     try await Self.change(location, id: "fan-out-\(round)", path: "city/310101")
                     while poked.value.load(ordering: .relaxed) < sockets { try await Task.sleep(for: .milliseconds(20)) }
-                    reads[sockets] = (counters.changeReads.load(ordering: .relaxed) - before.changes, counters.sessionReads.load(ordering: .relaxed) - before.sessions)
+                    reads[sockets] = (
+                        counters.changeReads.load(ordering: .relaxed) - before.changes,
+                        counters.sessionReads.load(ordering: .relaxed) - before.sessions
+                    )
                     try await group.waitForAll()
                 }
             }

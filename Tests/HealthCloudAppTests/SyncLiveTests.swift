@@ -1,15 +1,15 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudDemo
 import HealthCloudDomain
+import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
+import HummingbirdWSClient
 import HummingbirdWSTesting
 import HummingbirdWebSocket
-import HummingbirdWSClient
-import HealthCloudStorage
 import Synchronization
 import Testing
 
@@ -27,21 +27,39 @@ import Testing
             configuration.additionalHeaders = [.authorization: "Bearer \(huangpu)"]
             try await client.ws("/api/v1/sync/live", configuration: configuration) { inbound, _, _ in
                 var iterator = inbound.messages(maxSize: 4_096).makeAsyncIterator()
-                guard case .text(let hello)? = try await iterator.next() else { Issue.record("no hello"); return }
+                guard case .text(let hello)? = try await iterator.next() else {
+                    Issue.record("no hello")
+                    return
+                }
                 messages.withLock { $0.append(hello) }
                 // A change in Pudong (not Huangpu's): no poke. Then one in Huangpu: a poke.
                 try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
                     try await database.database.write { db in
-                        try await SyncLog.put(db, collection: "warnings", id: "pudong-test", audience: SyncAudience(role: "leader", path: "city/310115"),
-                                              data: .object(["n": .integer(1)]), now: 1)
+                        try await SyncLog.put(
+                            db,
+                            collection: "warnings",
+                            id: "pudong-test",
+                            audience: SyncAudience(role: "leader", path: "city/310115"),
+                            data: .object(["n": .integer(1)]),
+                            now: 1
+                        )
                     }
                     try await Task.sleep(for: .milliseconds(700))
                     try await database.database.write { db in
-                        try await SyncLog.put(db, collection: "warnings", id: "huangpu-test", audience: SyncAudience(role: "leader", path: "city/310101/3"),
-                                              data: .object(["n": .integer(2)]), now: 1)
+                        try await SyncLog.put(
+                            db,
+                            collection: "warnings",
+                            id: "huangpu-test",
+                            audience: SyncAudience(role: "leader", path: "city/310101/3"),
+                            data: .object(["n": .integer(2)]),
+                            now: 1
+                        )
                     }
                 }
-                guard case .text(let poke)? = try await iterator.next() else { Issue.record("no poke"); return }
+                guard case .text(let poke)? = try await iterator.next() else {
+                    Issue.record("no poke")
+                    return
+                }
                 messages.withLock { $0.append(poke) }
             }
             let received = messages.withLock { $0 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDemo
@@ -6,7 +7,6 @@ import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
 import HealthCloudTestSupport
-import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
@@ -19,16 +19,26 @@ import Testing
     /// Pulls every page from `cursor`, verifying each checkpoint; returns the records by
     /// collection and id after applying the pages in order (as a client would), the final
     /// cursor and the first page's reset flag.
-    static func pullAll(_ client: any TestClientProtocol, token: String, clientId: String, cursor: String? = nil, limit: Int = 150,
-                        records: [String: [String: JSONValue]] = [:]) async throws -> (records: [String: [String: JSONValue]], cursor: String, reset: Bool, pages: Int, lastMutationId: Int64) {
+    static func pullAll(
+        _ client: any TestClientProtocol,
+        token: String,
+        clientId: String,
+        cursor: String? = nil,
+        limit: Int = 150,
+        records: [String: [String: JSONValue]] = [:]
+    ) async throws -> (records: [String: [String: JSONValue]], cursor: String, reset: Bool, pages: Int, lastMutationId: Int64) {
         var records = records
         var cursor = cursor
         var firstReset: Bool?
         var pages = 0
         var lastMutationId: Int64 = 0
         while true {
-            let response = try await client.execute(uri: "/api/v1/sync/pull", method: .post, headers: [.authorization: "Bearer \(token)"],
-                                                    body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: clientId, cursor: cursor, limit: limit)))) { $0 }
+            let response = try await client.execute(
+                uri: "/api/v1/sync/pull",
+                method: .post,
+                headers: [.authorization: "Bearer \(token)"],
+                body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: clientId, cursor: cursor, limit: limit)))
+            ) { $0 }
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             let page = try JSONDecoder().decode(PullResponse.self, from: Data(response.body.readableBytesView))
             #expect(PageDigest.verify(page, publicKey: TestDatabase.keys.signingKey.publicKey), "page \(pages) verifies")
@@ -49,8 +59,12 @@ import Testing
     }
 
     static func push(_ client: any TestClientProtocol, token: String, clientId: String, _ mutations: [Mutation]) async throws -> TestResponse {
-        try await client.execute(uri: "/api/v1/sync/push", method: .post, headers: [.authorization: "Bearer \(token)"],
-                                 body: ByteBuffer(bytes: try JSONEncoder().encode(PushRequest(clientId: clientId, mutations: mutations)))) { $0 }
+        try await client.execute(
+            uri: "/api/v1/sync/push",
+            method: .post,
+            headers: [.authorization: "Bearer \(token)"],
+            body: ByteBuffer(bytes: try JSONEncoder().encode(PushRequest(clientId: clientId, mutations: mutations)))
+        ) { $0 }
     }
 
     static func results(_ response: TestResponse) throws -> [MutationResult] {
@@ -86,13 +100,24 @@ import Testing
             #expect(!again.reset && again.pages == 1 && again.records == first.records)
 
             // A client killed between pages resumes from the last page it committed.
-            let firstPage = try await client.execute(uri: "/api/v1/sync/pull", method: .post, headers: [.authorization: "Bearer \(pudong)"],
-                                                     body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: "device-pudong-2", cursor: nil, limit: pageSize)))) { $0 }
+            let firstPage = try await client.execute(
+                uri: "/api/v1/sync/pull",
+                method: .post,
+                headers: [.authorization: "Bearer \(pudong)"],
+                body: ByteBuffer(bytes: try JSONEncoder().encode(PullRequest(clientId: "device-pudong-2", cursor: nil, limit: pageSize)))
+            ) { $0 }
             let committed = try JSONDecoder().decode(PullResponse.self, from: Data(firstPage.body.readableBytesView))
             var partial: [String: [String: JSONValue]] = [:]
             for change in committed.changes { partial[change.collection, default: [:]][change.id] = change.data }
             #expect(committed.hasMore)
-            let resumed = try await Self.pullAll(client, token: pudong, clientId: "device-pudong-2", cursor: committed.cursor, limit: 7, records: partial)
+            let resumed = try await Self.pullAll(
+                client,
+                token: pudong,
+                clientId: "device-pudong-2",
+                cursor: committed.cursor,
+                limit: 7,
+                records: partial
+            )
             #expect(!resumed.reset && resumed.records == first.records, "resuming gives the same store as one clean run")
 
             // A reporter: the open QC findings of its campus only.
@@ -115,7 +140,9 @@ import Testing
             let city = try await client.signIn(try accounts.staff("leader.city")).access
             let device = "device-city-1"
             let pulled = try await Self.pullAll(client, token: city, clientId: device)
-            let open = (pulled.records["warnings"] ?? [:]).filter { Self.string($0.value, "status") == "open" }.map(\.key).sorted { Int($0)! < Int($1)! }
+            let open = (pulled.records["warnings"] ?? [:]).filter { Self.string($0.value, "status") == "open" }.map(\.key).sorted {
+                Int($0)! < Int($1)!
+            }
             try #require(open.count >= 2, "the demo has open warnings")
             let (w1, w2) = (Int64(open[0])!, Int64(open[1])!)
             let ack1 = Mutation(id: 1, name: "acknowledgeWarning", args: .object(["warningId": .integer(w1), "note": .string("已增开床位")]))
@@ -135,12 +162,17 @@ import Testing
             #expect(try reused.status == .conflict && (try reused.apiError().code) == "mutation_id_reused")
 
             // A conflict and a bad mutation are rejected alone; the one behind them applies.
-            let batch = try await Self.push(client, token: city, clientId: device, [
-                Mutation(id: 2, name: "acknowledgeWarning", args: .object(["warningId": .integer(w1), "note": .string("again")])),
-                Mutation(id: 3, name: "acknowledgeWarning", args: .object(["warningId": .string("x")])),
-                Mutation(id: 4, name: "noSuchThing", args: .object([:])),
-                Mutation(id: 5, name: "acknowledgeWarning", args: .object(["warningId": .integer(w2), "note": .string("已通知区卫健委")])),
-            ])
+            let batch = try await Self.push(
+                client,
+                token: city,
+                clientId: device,
+                [
+                    Mutation(id: 2, name: "acknowledgeWarning", args: .object(["warningId": .integer(w1), "note": .string("again")])),
+                    Mutation(id: 3, name: "acknowledgeWarning", args: .object(["warningId": .string("x")])),
+                    Mutation(id: 4, name: "noSuchThing", args: .object([:])),
+                    Mutation(id: 5, name: "acknowledgeWarning", args: .object(["warningId": .integer(w2), "note": .string("已通知区卫健委")])),
+                ]
+            )
             let results = try Self.results(batch)
             #expect(results.map(\.status) == [.rejected, .rejected, .rejected, .applied])
             #expect(results.map(\.code) == ["already_acknowledged", "invalid_field", "unknown_mutation", nil])
@@ -169,19 +201,40 @@ import Testing
             let reporter = try await client.signIn(reporterAccount).access
             let campus = Int64(reporterAccount.scope.split(separator: ":")[1])!
             let today = Day(shanghaiTimeOf: Int64(TestClock.now.timeIntervalSince1970))
-            let report = JSONValue.object(["icu": .object(["bedsTotal": .integer(20), "bedsOccupied": .integer(30), "convertibleBeds": .integer(0),
-                                                           "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2)])])
+            let report = JSONValue.object([
+                "icu": .object([
+                    "bedsTotal": .integer(20), "bedsOccupied": .integer(30), "convertibleBeds": .integer(0),
+                    "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2),
+                ])
+            ])
             var fixed = report
             if case .object(var body) = fixed, case .object(var icu)? = body["icu"] {
                 icu["bedsOccupied"] = .integer(12)
                 body["icu"] = .object(icu)
                 fixed = .object(body)
             }
-            let pushed = try await Self.push(client, token: reporter, clientId: "device-reporter-2", [
-                Mutation(id: 1, name: "submitReport", args: .object(["campusId": .integer(campus), "date": .string(today.description), "report": report])),
-                Mutation(id: 2, name: "submitReport", args: .object(["campusId": .integer(campus), "date": .string(today.description), "report": fixed])),
-                Mutation(id: 3, name: "submitReport", args: .object(["campusId": .integer(campus + 1_000_000), "date": .string(today.description), "report": fixed])),
-            ])
+            let pushed = try await Self.push(
+                client,
+                token: reporter,
+                clientId: "device-reporter-2",
+                [
+                    Mutation(
+                        id: 1,
+                        name: "submitReport",
+                        args: .object(["campusId": .integer(campus), "date": .string(today.description), "report": report])
+                    ),
+                    Mutation(
+                        id: 2,
+                        name: "submitReport",
+                        args: .object(["campusId": .integer(campus), "date": .string(today.description), "report": fixed])
+                    ),
+                    Mutation(
+                        id: 3,
+                        name: "submitReport",
+                        args: .object(["campusId": .integer(campus + 1_000_000), "date": .string(today.description), "report": fixed])
+                    ),
+                ]
+            )
             let results = try Self.results(pushed)
             #expect(results.map(\.status) == [.rejected, .applied, .rejected], "\(results)")
             #expect(results[0].code == "report_rejected" && results[0].message?.contains("icu.bedsOccupied") == true)
@@ -199,11 +252,16 @@ import Testing
             let inbox = try await Self.pullAll(client, token: token, clientId: "phone-patient-1")
             let welcome = try #require(inbox.records["notifications"]?.first)
             #expect(Self.string(welcome.value, "kind") == "welcome")
-            let read = try await Self.push(client, token: token, clientId: "phone-patient-1", [
-                Mutation(id: 1, name: "markNotificationRead", args: .object(["notificationId": .integer(Int64(welcome.key)!)])),
-                Mutation(id: 2, name: "markNotificationRead", args: .object(["notificationId": .integer(Int64(welcome.key)!)])),
-                Mutation(id: 3, name: "markNotificationRead", args: .object(["notificationId": .integer(999_999)])),
-            ])
+            let read = try await Self.push(
+                client,
+                token: token,
+                clientId: "phone-patient-1",
+                [
+                    Mutation(id: 1, name: "markNotificationRead", args: .object(["notificationId": .integer(Int64(welcome.key)!)])),
+                    Mutation(id: 2, name: "markNotificationRead", args: .object(["notificationId": .integer(Int64(welcome.key)!)])),
+                    Mutation(id: 3, name: "markNotificationRead", args: .object(["notificationId": .integer(999_999)])),
+                ]
+            )
             #expect(try Self.results(read).map(\.status) == [.applied, .applied, .rejected])
             let after = try await Self.pullAll(client, token: token, clientId: "phone-patient-1", cursor: inbox.cursor, records: inbox.records)
             if case .object(let data)? = after.records["notifications"]?[welcome.key] {
@@ -212,9 +270,14 @@ import Testing
                 Issue.record("the notification is gone")
             }
             // A patient may not acknowledge warnings.
-            let refused = try await Self.push(client, token: token, clientId: "phone-patient-1", [
-                Mutation(id: 4, name: "acknowledgeWarning", args: .object(["warningId": .integer(1), "note": .string("x")])),
-            ])
+            let refused = try await Self.push(
+                client,
+                token: token,
+                clientId: "phone-patient-1",
+                [
+                    Mutation(id: 4, name: "acknowledgeWarning", args: .object(["warningId": .integer(1), "note": .string("x")]))
+                ]
+            )
             #expect(try Self.results(refused).first?.status == .rejected)
         }
         try? FileManager.default.removeItem(atPath: directory)
@@ -225,8 +288,14 @@ import Testing
     @Test(arguments: TestEngine.available)
     func losingAScopeRemovesItsRowsOnTheNextPull(engine: TestEngine) async throws {
         let directory = scratchDirectory()
-        try await withTestApp(engine, demo: true, pipeline: Self.pipeline, dataDirectory: directory,
-                              configure: { $0.identity.sessionCacheSeconds = 0 }) { client, location in
+        let configure: @Sendable (inout AppConfiguration) -> Void = { $0.identity.sessionCacheSeconds = 0 }
+        try await withTestApp(
+            engine,
+            demo: true,
+            pipeline: Self.pipeline,
+            dataDirectory: directory,
+            configure: configure
+        ) { client, location in
             let accounts = try DemoAccounts(directory: directory)
             let pudong = try await client.signIn(try accounts.staff("leader.pudong")).access
             let before = try await Self.pullAll(client, token: pudong, clientId: "device-moved-1")
@@ -279,7 +348,14 @@ import Testing
             // A cursor from before the tombstone horizon: a reset, never a silent replay.
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
                 try await database.database.write { db in
-                    try await SyncLog.put(db, collection: "warnings", id: "gone", audience: SyncAudience(role: "leader", path: "city"), data: .object([:]), now: 1)
+                    try await SyncLog.put(
+                        db,
+                        collection: "warnings",
+                        id: "gone",
+                        audience: SyncAudience(role: "leader", path: "city"),
+                        data: .object([:]),
+                        now: 1
+                    )
                     try await SyncLog.remove(db, collection: "warnings", id: "gone", now: 2)
                 }
                 #expect(try await database.sync.purgeTombstones(before: 10) == 1)
@@ -287,12 +363,21 @@ import Testing
             cursor.s = 1
             let purged = try await pull(["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1", "cursor": cursor.token])
             #expect(try purged.json()["reset"] as? Bool == true)
-            let unordered = try await client.send(.post, "/api/v1/sync/push", token: city, json: [
-                "protocolVersion": 1, "clientId": "device-abc-1",
-                "mutations": [["id": 2, "name": "acknowledgeWarning", "args": [:]], ["id": 1, "name": "acknowledgeWarning", "args": [:]]],
-            ])
+            let unordered = try await client.send(
+                .post,
+                "/api/v1/sync/push",
+                token: city,
+                json: [
+                    "protocolVersion": 1, "clientId": "device-abc-1",
+                    "mutations": [["id": 2, "name": "acknowledgeWarning", "args": [:]], ["id": 1, "name": "acknowledgeWarning", "args": [:]]],
+                ]
+            )
             #expect(try unordered.status == .badRequest && (try unordered.apiError().field) == "mutations[1].id")
-            let anonymous = try await client.send(.post, "/api/v1/sync/pull", json: ["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1"])
+            let anonymous = try await client.send(
+                .post,
+                "/api/v1/sync/pull",
+                json: ["protocolVersion": 1, "schemaVersion": 1, "clientId": "device-abc-1"]
+            )
             #expect(anonymous.status == .unauthorized)
         }
         try? FileManager.default.removeItem(atPath: directory)

@@ -1,16 +1,15 @@
 import Foundation
+import HTTPTypes
 import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudTestSupport
-import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
-import HTTPTypes
 import Testing
 
 /// Runs `body` against the real application (composition root, middleware, storage) on a
@@ -27,8 +26,17 @@ func withTestApp<T: Sendable>(
     test: String = #function,
     _ body: @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
-    try await withTestApp(engine, demo: demo, pipeline: pipeline, mode: mode, clock: clock, sms: sms, dataDirectory: dataDirectory,
-                          configure: configure, test: test) { client, _ in
+    try await withTestApp(
+        engine,
+        demo: demo,
+        pipeline: pipeline,
+        mode: mode,
+        clock: clock,
+        sms: sms,
+        dataDirectory: dataDirectory,
+        configure: configure,
+        test: test
+    ) { client, _ in
         try await body(client)
     }
 }
@@ -61,9 +69,15 @@ func withTestApp<T: Sendable>(
         sms: sms,
         hooks: AppHooks(prepare: { database in
             guard demo else { return }
-            _ = try await pipeline.run(DemoContext(
-                database: database, reference: try ReferenceData.bundled(), dataDirectory: dataDirectory, today: clock.now, passwordIterations: 1_000
-            ))
+            _ = try await pipeline.run(
+                DemoContext(
+                    database: database,
+                    reference: try ReferenceData.bundled(),
+                    dataDirectory: dataDirectory,
+                    today: clock.now,
+                    passwordIterations: 1_000
+                )
+            )
         })
     )
     defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
@@ -90,8 +104,8 @@ extension TestResponse {
         let object = try json()
         // Extra top-level keys (a rejected report's findings, a rule table's problems) may ride along.
         guard let error = object["error"] as? [String: Any],
-              let code = error["code"] as? String, let message = error["message"] as? String,
-              Set(error.keys).isSubset(of: ["code", "message", "field"])
+            let code = error["code"] as? String, let message = error["message"] as? String,
+            Set(error.keys).isSubset(of: ["code", "message", "field"])
         else { throw TestResponseError("not an API error body: \(String(buffer: body))") }
         return (code, message, error["field"] as? String)
     }
@@ -128,12 +142,26 @@ struct OpenWarningsStep: DemoStep {
                 """
                 SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id
                 WHERE c.district_code = $1 AND i.name NOT IN ('上海交通大学医学院附属瑞金医院', '浦东新区人民医院') ORDER BY c.id DESC LIMIT 2
-                """, [.text(district)])
+                """,
+                [.text(district)]
+            )
             for row in campuses {
-                let body = JSONValue.object(["icu": .object(["bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
-                                                             "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2)])])
-                submissions.append(ReportSubmission(campusId: try row.int("id"), date: today, body: body, correctionReason: nil, submittedBy: nil,
-                                                    submittedAt: Int64(context.today.timeIntervalSince1970)))
+                let body = JSONValue.object([
+                    "icu": .object([
+                        "bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
+                        "ventilatorsTotal": .integer(4), "ventilatorsInUse": .integer(2),
+                    ])
+                ])
+                submissions.append(
+                    ReportSubmission(
+                        campusId: try row.int("id"),
+                        date: today,
+                        body: body,
+                        correctionReason: nil,
+                        submittedBy: nil,
+                        submittedAt: Int64(context.today.timeIntervalSince1970)
+                    )
+                )
             }
         }
         let results = try await context.database.ingestion.ingest(submissions, today: today, now: Int64(context.today.timeIntervalSince1970))
@@ -171,8 +199,12 @@ struct DemoAccounts {
         let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("demo-accounts.json"))
         let entries = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         let decoder = JSONDecoder()
-        staff = try entries.filter { $0["role"] as? String != "patient" }.map { try decoder.decode(Staff.self, from: JSONSerialization.data(withJSONObject: $0)) }
-        patients = try entries.filter { $0["role"] as? String == "patient" }.map { try decoder.decode(Patient.self, from: JSONSerialization.data(withJSONObject: $0)) }
+        staff = try entries.filter { $0["role"] as? String != "patient" }.map {
+            try decoder.decode(Staff.self, from: JSONSerialization.data(withJSONObject: $0))
+        }
+        patients = try entries.filter { $0["role"] as? String == "patient" }.map {
+            try decoder.decode(Patient.self, from: JSONSerialization.data(withJSONObject: $0))
+        }
     }
 
     func staff(_ username: String) throws -> Staff {
@@ -188,14 +220,18 @@ func jsonBody(_ object: [String: Any]) -> ByteBuffer {
 extension TestClientProtocol {
     /// Password then TOTP (the server's own TOTP here; tools/checks does it with pyotp).
     func signIn(_ account: DemoAccounts.Staff, at date: Date = TestClock.now) async throws -> (access: String, refresh: String) {
-        let mfaToken: String = try await execute(uri: "/api/v1/auth/staff/login", method: .post,
-                                                 body: jsonBody(["username": account.username, "password": account.password])) { response throws in
+        let mfaToken: String = try await execute(
+            uri: "/api/v1/auth/staff/login",
+            method: .post,
+            body: jsonBody(["username": account.username, "password": account.password])
+        ) { response throws in
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             return try #require(try response.json()["mfaToken"] as? String)
         }
         let secret = try #require(Base32.decode(account.totpSecret))
         let code = TOTP(secret: secret).code(at: date)
-        return try await execute(uri: "/api/v1/auth/staff/mfa", method: .post, body: jsonBody(["mfaToken": mfaToken, "code": code])) { response throws in
+        return try await execute(uri: "/api/v1/auth/staff/mfa", method: .post, body: jsonBody(["mfaToken": mfaToken, "code": code])) {
+            response throws in
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             let body = try response.json()
             return (try #require(body["accessToken"] as? String), try #require(body["refreshToken"] as? String))

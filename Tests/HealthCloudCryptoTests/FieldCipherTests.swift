@@ -124,7 +124,7 @@ import Testing
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("") })
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("garbage") })
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("v1") })
-        Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("v1..." ) })
+        Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("v1...") })
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open("💥.💥.💥") })
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open(envelope + ".extra") })
         Self.expectError(.invalidEnvelope(""), { _ = try cipher.open(envelope + "==") })

@@ -26,7 +26,8 @@ enum Oracle {
     }()
 
     /// Why gmssl interop cannot run, for the skip comment and the CI failure.
-    static let missingGmssl = "gmssl not importable from $HC_PYTHON or \(repoRoot.path)/.venv/bin/python (run tools/test once to create the venv from tools/requirements-check.txt)"
+    static let missingGmssl =
+        "gmssl not importable from $HC_PYTHON or \(repoRoot.path)/.venv/bin/python (run tools/test once to create the venv from tools/requirements-check.txt)"
 
     struct Result {
         let status: Int32

@@ -23,8 +23,10 @@ import Testing
             tampered[0] ^= 0x01
             try Data(tampered).write(to: dir.appendingPathComponent("tampered"))
 
-            let verify = ["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-sigfile", "sig",
-                          "-digest", "sm3", "-pkeyopt", "distid:1234567812345678", "-in"]
+            let verify = [
+                "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-sigfile", "sig",
+                "-digest", "sm3", "-pkeyopt", "distid:1234567812345678", "-in",
+            ]
             let good = try Oracle.run(Oracle.openssl, verify + ["msg"], in: dir)
             #expect(good.status == 0, "\(good.stderr)")
             #expect(good.stdout.contains("Signature Verified Successfully"), "\(good.stdout)")
@@ -34,8 +36,14 @@ import Testing
             #expect(!bad.stdout.contains("Signature Verified Successfully"), "\(bad.stdout)")
 
             // Without the standard ID OpenSSL 3.0 uses an empty one, and the signature must not verify.
-            let noID = try Oracle.run(Oracle.openssl, ["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin",
-                                                       "-sigfile", "sig", "-digest", "sm3", "-in", "msg"], in: dir)
+            let noID = try Oracle.run(
+                Oracle.openssl,
+                [
+                    "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin",
+                    "-sigfile", "sig", "-digest", "sm3", "-in", "msg",
+                ],
+                in: dir
+            )
             #expect(noID.status != 0, "OpenSSL verified with the empty default ID: \(noID.stdout)")
 
             // Our PKCS#8 is readable by OpenSSL and yields the same public key.
@@ -56,8 +64,21 @@ import Testing
             try Data(Self.message).write(to: dir.appendingPathComponent("msg"))
             try openssl("genpkey", "-algorithm", "SM2", "-out", "key.pem")
             try openssl("pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem")
-            try openssl("pkeyutl", "-sign", "-inkey", "key.pem", "-rawin", "-in", "msg", "-out", "sig",
-                        "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
+            try openssl(
+                "pkeyutl",
+                "-sign",
+                "-inkey",
+                "key.pem",
+                "-rawin",
+                "-in",
+                "msg",
+                "-out",
+                "sig",
+                "-digest",
+                "sm3",
+                "-pkeyopt",
+                "distid:1234567812345678"
+            )
             try openssl("pkeyutl", "-sign", "-inkey", "key.pem", "-rawin", "-in", "msg", "-out", "sig-empty-id", "-digest", "sm3")
             // SEC1 form: `openssl ec` labels it "SM2 PRIVATE KEY"; other tools write "EC PRIVATE KEY".
             try openssl("ec", "-in", "key.pem", "-out", "sec1.pem")
@@ -90,7 +111,11 @@ import Testing
     func nonSM2KeysAreRejected() throws {
         try #require(Oracle.opensslAvailable, "\(Oracle.openssl) is required under CI")
         try Oracle.withTemporaryDirectory { dir in
-            let gen = try Oracle.run(Oracle.openssl, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "p256.pem"], in: dir)
+            let gen = try Oracle.run(
+                Oracle.openssl,
+                ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "p256.pem"],
+                in: dir
+            )
             try #require(gen.status == 0, "\(gen.stderr)")
             let pub = try Oracle.run(Oracle.openssl, ["pkey", "-in", "p256.pem", "-pubout"], in: dir)
             try #require(pub.status == 0, "\(pub.stderr)")
@@ -115,8 +140,14 @@ import Testing
             let envelope = try FieldCipher(keyID: "cli", masterKey: master).seal(Array("命令行 interop".utf8))
             let payload = try #require(Base64URL.decode(String(envelope.split(separator: ".")[2])))
             try Data(payload[16..<(payload.count - 32)]).write(to: dir.appendingPathComponent("ct"))
-            let decrypt = try Oracle.run(Oracle.openssl, ["enc", "-d", "-sm4-cbc", "-K", Hex.encode(encKey),
-                                                          "-iv", Hex.encode(payload[0..<16]), "-in", "ct"], in: dir)
+            let decrypt = try Oracle.run(
+                Oracle.openssl,
+                [
+                    "enc", "-d", "-sm4-cbc", "-K", Hex.encode(encKey),
+                    "-iv", Hex.encode(payload[0..<16]), "-in", "ct",
+                ],
+                in: dir
+            )
             #expect(decrypt.status == 0, "\(decrypt.stderr)")
             #expect(decrypt.stdout == "命令行 interop")
         }
@@ -146,11 +177,18 @@ import Testing
             """
         for key in keys {
             let raw = try SM2Signature.rawRS(fromDER: try key.signature(for: Self.message))
-            let result = try Oracle.run(python, ["-c", script, Hex.encode(key.publicKey.rawXY), Hex.encode(raw),
-                                                 Hex.encode(Self.message), Hex.encode(tampered)])
+            let result = try Oracle.run(
+                python,
+                [
+                    "-c", script, Hex.encode(key.publicKey.rawXY), Hex.encode(raw),
+                    Hex.encode(Self.message), Hex.encode(tampered),
+                ]
+            )
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "True False",
-                    "public key \(Hex.encode(key.publicKey.rawXY))")
+            #expect(
+                result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "True False",
+                "public key \(Hex.encode(key.publicKey.rawXY))"
+            )
         }
     }
 

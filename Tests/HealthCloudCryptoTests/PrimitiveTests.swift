@@ -18,27 +18,39 @@ import Testing
         // Expected values computed twice, and agreeing:
         //   echo -n "what do ya want for nothing?" | openssl mac -digest SM3 -macopt key:Jefe HMAC
         //   python3 hmac.new(key, msg, digestmod=<gmssl sm3 wrapped as a hashlib-like object>)
-        #expect(Hex.encode(HMAC.authenticationCode(for: "what do ya want for nothing?".utf8, key: "Jefe".utf8))
-            == "2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: "what do ya want for nothing?".utf8, key: "Jefe".utf8))
+                == "2e87f1d16862e6d964b50a5200bf2b10b764faa9680a296a2405f24bec39f882"
+        )
         //   echo -n "Hi There" | openssl mac -digest SM3 -macopt hexkey:0b×20 HMAC  (and the gmssl/hmac oracle)
-        #expect(Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sm3))
-            == "51b00d1fb49832bfb01c3ce27848e59f871d9ba938dc563b338ca964755cce70")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sm3))
+                == "51b00d1fb49832bfb01c3ce27848e59f871d9ba938dc563b338ca964755cce70"
+        )
         // A key longer than SM3's 64-byte block is hashed first (RFC 2104); same two oracles, key "k"×100.
-        #expect(Hex.encode(HMAC.authenticationCode(for: "long key".utf8, key: [UInt8](repeating: UInt8(ascii: "k"), count: 100)))
-            == "5764f9a70a2932077d6457098d0fc783d4a59f0f3d0a9c499e67065b7e748575")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: "long key".utf8, key: [UInt8](repeating: UInt8(ascii: "k"), count: 100)))
+                == "5764f9a70a2932077d6457098d0fc783d4a59f0f3d0a9c499e67065b7e748575"
+        )
     }
 
     @Test func hmacSHA1AndSHA256() {
         // RFC 2202 test case 1.
-        #expect(Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sha1))
-            == "b617318655057264e28bc0b6fb378c8ef146be00")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sha1))
+                == "b617318655057264e28bc0b6fb378c8ef146be00"
+        )
         // RFC 4231 test case 1.
-        #expect(Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sha256))
-            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: "Hi There".utf8, key: [UInt8](repeating: 0x0b, count: 20), digest: .sha256))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        )
         // Empty key and message: OpenSSL's HMAC() rejects a NULL key, so this exercises the non-null path.
         // python3 -c "import hmac,hashlib;print(hmac.new(b'',b'',hashlib.sha256).hexdigest())"
-        #expect(Hex.encode(HMAC.authenticationCode(for: [UInt8](), key: [UInt8](), digest: .sha256))
-            == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+        #expect(
+            Hex.encode(HMAC.authenticationCode(for: [UInt8](), key: [UInt8](), digest: .sha256))
+                == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"
+        )
     }
 
     @Test func sm4StandardVector() throws {

@@ -99,8 +99,10 @@ import Testing
     @Test func malformedSignatureConversionsThrow() throws {
         #expect(throws: CryptoError.self) { try SM2Signature.der(fromRawRS: [UInt8](repeating: 1, count: 63)) }
         #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: []) }
-        #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80, 0x00]) }  // trailing byte
-        #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: [0x30, 0x08, 0x02, 0x02, 0x00, 0x01, 0x02, 0x02, 0x00, 0x80]) }  // non-minimal INTEGER
+        // A trailing byte.
+        #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80, 0x00]) }
+        // A non-minimal INTEGER.
+        #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: [0x30, 0x08, 0x02, 0x02, 0x00, 0x01, 0x02, 0x02, 0x00, 0x80]) }
         #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: [0x30, 0x06, 0x02, 0x01, 0xff, 0x02, 0x01, 0x01]) }  // negative r
         let big = [0x30, 0x26, 0x02, 0x21] + [UInt8](repeating: 0x7f, count: 33) + [0x02, 0x01, 0x01]  // r of 33 bytes
         #expect(throws: CryptoError.self) { try SM2Signature.rawRS(fromDER: big) }

@@ -38,7 +38,10 @@ import Testing
 
     @Test func provisioningURIFollowsTheKeyURIFormat() throws {
         let uri = TOTP(secret: Array("12345678901234567890".utf8)).provisioningURI(account: "doctor.ruijin", issuer: "HealthCloud")
-        #expect(uri == "otpauth://totp/HealthCloud:doctor.ruijin?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=HealthCloud&algorithm=SHA1&digits=6&period=30")
+        #expect(
+            uri
+                == "otpauth://totp/HealthCloud:doctor.ruijin?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=HealthCloud&algorithm=SHA1&digits=6&period=30"
+        )
     }
 }
 

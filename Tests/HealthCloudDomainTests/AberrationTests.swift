@@ -21,8 +21,14 @@ import Testing
         return abs(a - b) < tolerance
     }
 
-    static func check(_ statistic: Aberration.Statistic?, value: Double, mean: Double, sigma: Double, observed: Double,
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+    static func check(
+        _ statistic: Aberration.Statistic?,
+        value: Double,
+        mean: Double,
+        sigma: Double,
+        observed: Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(statistic != nil, sourceLocation: sourceLocation)
         guard let statistic else { return }
         #expect(close(statistic.value, value), "value \(statistic.value) ≠ \(value)", sourceLocation: sourceLocation)
@@ -157,8 +163,13 @@ import Testing
         let statistic = Aberration.cusum(Self.periodic + [9, 1, 12], baselineDays: 7, runDays: 3)
         Self.check(statistic, value: 3, mean: 5, sigma: 2, observed: 12)
         // k = 1 instead: 2 − 1 = 1; 1 − 2 − 1 < 0 → 0; 0 + 3.5 − 1 = 2.5
-        Self.check(Aberration.cusum(Self.periodic + [9, 1, 12], k: 1, baselineDays: 7, runDays: 3),
-                   value: 2.5, mean: 5, sigma: 2, observed: 12)
+        Self.check(
+            Aberration.cusum(Self.periodic + [9, 1, 12], k: 1, baselineDays: 7, runDays: 3),
+            value: 2.5,
+            mean: 5,
+            sigma: 2,
+            observed: 12
+        )
     }
 
     @Test func cusumCarriesOverAMissingRunDay() {

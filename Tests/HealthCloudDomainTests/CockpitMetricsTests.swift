@@ -12,10 +12,14 @@ import Testing
     // MARK: combine
 
     @Test func combineSumsCountsAndStock() {
-        let a = DayFigures(counts: ["icu.bedsTotal": 10, "icu.bedsOccupied": 7, "feverClinic.visits": 100],
-                           stock: [.drug: ["PAXLOVID": StockTotal(stock: 100, consumed: 10)], .material: ["N95": StockTotal(stock: 5, consumed: 1)]])
-        let b = DayFigures(counts: ["icu.bedsTotal": 20, "icu.bedsOccupied": 5, "vaccination.doses": 3],
-                           stock: [.drug: ["PAXLOVID": StockTotal(stock: 50, consumed: 5), "AZVUDINE": StockTotal(stock: 8, consumed: 2)]])
+        let a = DayFigures(
+            counts: ["icu.bedsTotal": 10, "icu.bedsOccupied": 7, "feverClinic.visits": 100],
+            stock: [.drug: ["PAXLOVID": StockTotal(stock: 100, consumed: 10)], .material: ["N95": StockTotal(stock: 5, consumed: 1)]]
+        )
+        let b = DayFigures(
+            counts: ["icu.bedsTotal": 20, "icu.bedsOccupied": 5, "vaccination.doses": 3],
+            stock: [.drug: ["PAXLOVID": StockTotal(stock: 50, consumed: 5), "AZVUDINE": StockTotal(stock: 8, consumed: 2)]]
+        )
         let c = DayFigures(counts: [:], campusesReported: 3)
         let combined = DayFigures.combine([a, b, c])
         #expect(combined.counts == ["icu.bedsTotal": 30, "icu.bedsOccupied": 12, "feverClinic.visits": 100, "vaccination.doses": 3])
@@ -112,8 +116,10 @@ import Testing
     }
 
     @Test func otherDerivedMetrics() {
-        let day = DayFigures(counts: ["icu.bedsTotal": 40, "icu.bedsOccupied": 28, "feverClinic.visits": 120, "feverClinic.positives": 6,
-                                      "nucleicAcid.samplesTested": 790, "nucleicAcid.positives": 2])
+        let day = DayFigures(counts: [
+            "icu.bedsTotal": 40, "icu.bedsOccupied": 28, "feverClinic.visits": 120, "feverClinic.positives": 6,
+            "nucleicAcid.samplesTested": 790, "nucleicAcid.positives": 2,
+        ])
         #expect(Self.metric("icu.freeBeds").value([day], 0) == 12)
         #expect(Self.metric("icu.freeBeds").isCount)
         // 6 / 120 = 5 %
@@ -184,8 +190,10 @@ import Testing
 
     @Test func minDaysOfSupplyIsTheScarcestItem() {
         let day = DayFigures(stock: [
-            .drug: ["PAXLOVID": StockTotal(stock: 150, consumed: 10), "AZVUDINE": StockTotal(stock: 8, consumed: 2),
-                    "IDLE": StockTotal(stock: 1, consumed: 0)],
+            .drug: [
+                "PAXLOVID": StockTotal(stock: 150, consumed: 10), "AZVUDINE": StockTotal(stock: 8, consumed: 2),
+                "IDLE": StockTotal(stock: 1, consumed: 0),
+            ],
             .material: ["N95": StockTotal(stock: 900, consumed: 100)],
         ])
         // PAXLOVID 15, AZVUDINE 4, IDLE none (no consumption) → 4.
@@ -203,9 +211,11 @@ import Testing
     @Test func catalogMetricIdsAreStrict() {
         #expect(Metrics.catalogItem(of: "drugs.daysOfSupply.PAXLOVID")?.code == "PAXLOVID")
         #expect(Metrics.catalogItem(of: "materials.daysOfSupply.O2_CONCENTRATOR")?.kind == .material)
-        for bad in ["drugs..daysOfSupply.PAXLOVID", ".drugs.daysOfSupply.PAXLOVID", "drugs.daysOfSupply.", "drugs.daysOfSupply.nope",
-                    "materials.daysOfSupply.A.B", "vaccines.daysOfSupply.PAXLOVID", "drugs.daysofsupply.PAXLOVID",
-                    "drugs.daysOfSupply._X"] {
+        for bad in [
+            "drugs..daysOfSupply.PAXLOVID", ".drugs.daysOfSupply.PAXLOVID", "drugs.daysOfSupply.", "drugs.daysOfSupply.nope",
+            "materials.daysOfSupply.A.B", "vaccines.daysOfSupply.PAXLOVID", "drugs.daysofsupply.PAXLOVID",
+            "drugs.daysOfSupply._X",
+        ] {
             #expect(Metrics.catalogItem(of: bad) == nil, "\(bad)")
             #expect(Metrics.named(bad) == nil, "\(bad)")
         }
@@ -219,8 +229,10 @@ import Testing
         #expect(Metrics.named("materials.daysOfSupply.N95")?.domain == "materials")
         // Catalog codes have no dots.
         #expect(Metrics.named("drugs.daysOfSupply.A.B") == nil)
-        for unknown in ["", "icu", "icu.nonsense", "drugs.daysOfSupply", "drugs.daysOfSupply.", "vaccines.daysOfSupply.X",
-                        "drugs.stock.PAXLOVID", "drugs.minDaysOfSupply.X"] {
+        for unknown in [
+            "", "icu", "icu.nonsense", "drugs.daysOfSupply", "drugs.daysOfSupply.", "vaccines.daysOfSupply.X",
+            "drugs.stock.PAXLOVID", "drugs.minDaysOfSupply.X",
+        ] {
             #expect(Metrics.named(unknown) == nil, "\(unknown)")
         }
         for id in Metrics.ids {

@@ -11,7 +11,9 @@ import Testing
         #expect(scope.description == text)
     }
 
-    @Test(arguments: ["", "town", "district:3101", "district:abcdef", "campus:", "campus:0", "campus:-1", "campus:01", "campus:1x", "site:1:2", "City"])
+    @Test(arguments: [
+        "", "town", "district:3101", "district:abcdef", "campus:", "campus:0", "campus:-1", "campus:01", "campus:1x", "site:1:2", "City",
+    ])
     func malformedScopesAreRefused(text: String) {
         #expect(Scope(text) == nil)
     }
@@ -34,7 +36,10 @@ import Testing
         #expect(!Scope.patient(5).covers(ruijinFever))
     }
 
-    @Test(arguments: [("13800138000", true), ("19912345678", true), ("12800138000", false), ("1380013800", false), ("138001380001", false), ("1380013800a", false), ("23800138000", false)])
+    @Test(arguments: [
+        ("13800138000", true), ("19912345678", true), ("12800138000", false), ("1380013800", false), ("138001380001", false), ("1380013800a", false),
+        ("23800138000", false),
+    ])
     func phones(phone: String, valid: Bool) {
         #expect(PersonalData.isValidPhone(phone) == valid)
     }

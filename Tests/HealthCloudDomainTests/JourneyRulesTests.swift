@@ -1,6 +1,7 @@
 import Foundation
-@testable import HealthCloudDomain
 import Testing
+
+@testable import HealthCloudDomain
 
 /// The patient journey's pure rules (docs/patient-journey.md): questionnaire validation, the
 /// triage rule table, the FHIR export, site schedules, distances, grading routes and the visit
@@ -71,16 +72,20 @@ enum JourneyFixtures {
     @Test func theCurrentQuestionnaireIsVersionOneAndAcceptedByVersion() {
         #expect(F.questionnaire.version == 1)
         #expect(PreCheck.questionnaires[1] == F.questionnaire)
-        #expect(F.questionnaire.items.map(\.linkId) == [
-            "temperature", "feverDays", "cough", "soreThroat", "dyspnoea", "lossOfSmellTaste", "otherSymptoms",
-            "dangerSigns", "spo2", "contactWithCase", "contactDaysAgo", "riskAreaStay", "riskAreaName", "cluster",
-            "age", "pregnant", "chronicDiseases", "immunosuppressed", "guardianPresent",
-        ])
+        #expect(
+            F.questionnaire.items.map(\.linkId) == [
+                "temperature", "feverDays", "cough", "soreThroat", "dyspnoea", "lossOfSmellTaste", "otherSymptoms",
+                "dangerSigns", "spo2", "contactWithCase", "contactDaysAgo", "riskAreaStay", "riskAreaName", "cluster",
+                "age", "pregnant", "chronicDiseases", "immunosuppressed", "guardianPresent",
+            ]
+        )
     }
 
     @Test func required() {
-        for linkId in ["temperature", "cough", "soreThroat", "dyspnoea", "lossOfSmellTaste", "contactWithCase",
-                       "riskAreaStay", "cluster", "age", "immunosuppressed"] {
+        for linkId in [
+            "temperature", "cough", "soreThroat", "dyspnoea", "lossOfSmellTaste", "contactWithCase",
+            "riskAreaStay", "cluster", "age", "immunosuppressed",
+        ] {
             // Without an age, pregnant does not apply either.
             let changes: JourneyFixtures.Answers = linkId == "age" ? [linkId: .null, "pregnant": .null] : [linkId: .null]
             #expect(F.problems(changes) == ["\(linkId):required"], "\(linkId)")
@@ -175,8 +180,10 @@ enum JourneyFixtures {
     }
 
     @Test func tooLong() {
-        #expect(F.problems(["riskAreaStay": .bool(true), "riskAreaName": .string(String(repeating: "区", count: 101))])
-            == ["riskAreaName:too_long"])
+        #expect(
+            F.problems(["riskAreaStay": .bool(true), "riskAreaName": .string(String(repeating: "区", count: 101))])
+                == ["riskAreaName:too_long"]
+        )
         #expect(F.problems(["riskAreaStay": .bool(true), "riskAreaName": .string(String(repeating: "区", count: 100))]).isEmpty)
         // riskAreaName stays optional when it applies.
         #expect(F.problems(["riskAreaStay": .bool(true)]).isEmpty)
@@ -225,8 +232,10 @@ enum JourneyFixtures {
         #expect(F.problems(["contactWithCase": .bool(true), "contactDaysAgo": .integer(0)]).isEmpty)
         #expect(F.problems(["contactWithCase": .bool(false), "contactDaysAgo": .integer(3)]) == ["contactDaysAgo:not_enabled"])
         // Only a boolean true enables it.
-        #expect(F.problems(["contactWithCase": .integer(1), "contactDaysAgo": .integer(3)])
-            == ["contactWithCase:wrong_type", "contactDaysAgo:not_enabled"])
+        #expect(
+            F.problems(["contactWithCase": .integer(1), "contactDaysAgo": .integer(3)])
+                == ["contactWithCase:wrong_type", "contactDaysAgo:not_enabled"]
+        )
     }
 
     @Test func everyProblemAtOnceInQuestionnaireOrderUnknownItemsLast() {
@@ -241,10 +250,12 @@ enum JourneyFixtures {
             "otherSymptoms": .string("fatigue"),
         ])
         let problems = F.questionnaire.problems(answers)
-        #expect(problems.map { "\($0.linkId):\($0.code)" } == [
-            "temperature:wrong_type", "cough:required", "otherSymptoms:wrong_type", "cluster:unknown_option",
-            "age:out_of_range", "pregnant:not_enabled", "guardianPresent:not_enabled", "aaa:unknown_item", "zzz:unknown_item",
-        ])
+        #expect(
+            problems.map { "\($0.linkId):\($0.code)" } == [
+                "temperature:wrong_type", "cough:required", "otherSymptoms:wrong_type", "cluster:unknown_option",
+                "age:out_of_range", "pregnant:not_enabled", "guardianPresent:not_enabled", "aaa:unknown_item", "zzz:unknown_item",
+            ]
+        )
     }
 }
 
@@ -264,25 +275,50 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
         .init(rule: "danger-signs", level: .emergency, changes: ["dangerSigns": .array([.string("chestPain")])], fired: ["danger-signs"]),
         .init(rule: "low-oxygen", level: .emergency, changes: ["spo2": .integer(92)], fired: ["low-oxygen"]),
         // A temperature of 41 is also a high fever and a fever.
-        .init(rule: "hyperpyrexia", level: .emergency, changes: ["temperature": .number(41), "feverDays": .integer(1)],
-              fired: ["hyperpyrexia", "high-fever", "fever"]),
+        .init(
+            rule: "hyperpyrexia",
+            level: .emergency,
+            changes: ["temperature": .number(41), "feverDays": .integer(1)],
+            fired: ["hyperpyrexia", "high-fever", "fever"]
+        ),
         .init(rule: "dyspnoea", level: .feverClinic, changes: ["dyspnoea": .bool(true)], fired: ["dyspnoea"]),
-        .init(rule: "fever-exposure", level: .feverClinic,
-              changes: ["temperature": .number(37.6), "feverDays": .integer(1), "contactWithCase": .bool(true), "contactDaysAgo": .integer(3)],
-              fired: ["fever-exposure", "fever"]),
-        .init(rule: "fever-risk-group", level: .feverClinic,
-              changes: ["temperature": .number(37.6), "feverDays": .integer(1), "age": .integer(70), "pregnant": .null],
-              fired: ["fever-risk-group", "fever"]),
-        .init(rule: "high-fever", level: .feverClinic, changes: ["temperature": .number(38.5), "feverDays": .integer(1)],
-              fired: ["high-fever", "fever"]),
-        .init(rule: "long-fever", level: .feverClinic, changes: ["temperature": .number(37.6), "feverDays": .integer(3)],
-              fired: ["long-fever", "fever"]),
+        .init(
+            rule: "fever-exposure",
+            level: .feverClinic,
+            changes: ["temperature": .number(37.6), "feverDays": .integer(1), "contactWithCase": .bool(true), "contactDaysAgo": .integer(3)],
+            fired: ["fever-exposure", "fever"]
+        ),
+        .init(
+            rule: "fever-risk-group",
+            level: .feverClinic,
+            changes: ["temperature": .number(37.6), "feverDays": .integer(1), "age": .integer(70), "pregnant": .null],
+            fired: ["fever-risk-group", "fever"]
+        ),
+        .init(
+            rule: "high-fever",
+            level: .feverClinic,
+            changes: ["temperature": .number(38.5), "feverDays": .integer(1)],
+            fired: ["high-fever", "fever"]
+        ),
+        .init(
+            rule: "long-fever",
+            level: .feverClinic,
+            changes: ["temperature": .number(37.6), "feverDays": .integer(3)],
+            fired: ["long-fever", "fever"]
+        ),
         .init(rule: "fever", level: .sentinel, changes: ["temperature": .number(37.6), "feverDays": .integer(1)], fired: ["fever"]),
-        .init(rule: "respiratory-exposure", level: .sentinel,
-              changes: ["cough": .bool(true), "contactWithCase": .bool(true), "contactDaysAgo": .integer(2)],
-              fired: ["respiratory-exposure"]),
-        .init(rule: "child-without-guardian", level: .sentinel,
-              changes: ["age": .integer(4), "pregnant": .null, "guardianPresent": .bool(false)], fired: ["child-without-guardian"]),
+        .init(
+            rule: "respiratory-exposure",
+            level: .sentinel,
+            changes: ["cough": .bool(true), "contactWithCase": .bool(true), "contactDaysAgo": .integer(2)],
+            fired: ["respiratory-exposure"]
+        ),
+        .init(
+            rule: "child-without-guardian",
+            level: .sentinel,
+            changes: ["age": .integer(4), "pregnant": .null, "guardianPresent": .bool(false)],
+            fired: ["child-without-guardian"]
+        ),
     ]
 }
 
@@ -340,13 +376,19 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test func theHighestLevelReasonsComeFirstWhateverTheTableOrder() {
-        let table = TriageRuleTable(version: 9, rules: [
-            TriageRule(id: "low", level: .sentinel, reason: "low", when: .test(item: "cough", op: "=", value: .bool(true))),
-            TriageRule(id: "high", level: .emergency, reason: "high", when: .test(item: "dyspnoea", op: "=", value: .bool(true))),
-            TriageRule(id: "mid", level: .feverClinic, reason: "mid", when: .test(item: "soreThroat", op: "=", value: .bool(true))),
-            TriageRule(id: "high2", level: .emergency, reason: "high2", when: .test(item: "lossOfSmellTaste", op: "=", value: .bool(true))),
-        ], advice: F.table.advice)
-        let outcome = table.triage(F.answers(["cough": .bool(true), "dyspnoea": .bool(true), "soreThroat": .bool(true), "lossOfSmellTaste": .bool(true)]))
+        let table = TriageRuleTable(
+            version: 9,
+            rules: [
+                TriageRule(id: "low", level: .sentinel, reason: "low", when: .test(item: "cough", op: "=", value: .bool(true))),
+                TriageRule(id: "high", level: .emergency, reason: "high", when: .test(item: "dyspnoea", op: "=", value: .bool(true))),
+                TriageRule(id: "mid", level: .feverClinic, reason: "mid", when: .test(item: "soreThroat", op: "=", value: .bool(true))),
+                TriageRule(id: "high2", level: .emergency, reason: "high2", when: .test(item: "lossOfSmellTaste", op: "=", value: .bool(true))),
+            ],
+            advice: F.table.advice
+        )
+        let outcome = table.triage(
+            F.answers(["cough": .bool(true), "dyspnoea": .bool(true), "soreThroat": .bool(true), "lossOfSmellTaste": .bool(true)])
+        )
         #expect(outcome.level == .emergency)
         #expect(outcome.fired == ["high", "high2", "low", "mid"])
         #expect(outcome.reasons.map(\.text) == ["high", "high2", "low", "mid"])
@@ -365,7 +407,10 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
         (["temperature": .number(37.5), "feverDays": .integer(1), "age": .integer(64), "pregnant": .null], .sentinel),
         (["temperature": .number(37.5), "feverDays": .integer(1), "age": .integer(65), "pregnant": .null], .feverClinic),
         (["temperature": .number(37.5), "feverDays": .integer(1), "age": .integer(6), "pregnant": .null], .sentinel),
-        (["temperature": .number(37.5), "feverDays": .integer(1), "age": .integer(5), "pregnant": .null, "guardianPresent": .bool(true)], .feverClinic),
+        (
+            ["temperature": .number(37.5), "feverDays": .integer(1), "age": .integer(5), "pregnant": .null, "guardianPresent": .bool(true)],
+            .feverClinic
+        ),
         (["temperature": .number(37.5), "feverDays": .integer(2)], .sentinel),
         (["temperature": .number(37.5), "feverDays": .integer(3)], .feverClinic),
         // A risk group or an exposure without fever is no reason to go.
@@ -449,8 +494,13 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
     @Test func conditionsDecodeFromTheirDocumentedShape() throws {
         let json = #"{"all": [{"item": "temperature", "op": ">=", "value": 37.3}, {"any": [{"item": "chronicDiseases", "op": "nonEmpty"}]}]}"#
         let condition = try JSONDecoder().decode(TriageCondition.self, from: Data(json.utf8))
-        #expect(condition == .all([.test(item: "temperature", op: ">=", value: .number(37.3)),
-                                   .any([.test(item: "chronicDiseases", op: "nonEmpty", value: .null)])]))
+        #expect(
+            condition
+                == .all([
+                    .test(item: "temperature", op: ">=", value: .number(37.3)),
+                    .any([.test(item: "chronicDiseases", op: "nonEmpty", value: .null)]),
+                ])
+        )
         // nonEmpty carries no value.
         let encoded = try JSONEncoder().encode(TriageCondition.test(item: "chronicDiseases", op: "nonEmpty", value: .null))
         #expect(String(decoding: encoded, as: UTF8.self).contains("value") == false)
@@ -555,10 +605,12 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
         #expect(riskArea == [.object(["question": .string("riskAreaStay"), "operator": .string("="), "answerBoolean": .bool(true)])])
 
         let pregnant = try #require(Self.questions["pregnant"])
-        #expect(Self.list(Self.field(pregnant, "enableWhen")) == [
-            .object(["question": .string("age"), "operator": .string(">="), "answerInteger": .integer(12)]),
-            .object(["question": .string("age"), "operator": .string("<="), "answerInteger": .integer(55)]),
-        ])
+        #expect(
+            Self.list(Self.field(pregnant, "enableWhen")) == [
+                .object(["question": .string("age"), "operator": .string(">="), "answerInteger": .integer(12)]),
+                .object(["question": .string("age"), "operator": .string("<="), "answerInteger": .integer(55)]),
+            ]
+        )
         #expect(Self.field(pregnant, "enableBehavior") == .string("all"))
 
         let guardian = Self.list(Self.field(Self.questions["guardianPresent"], "enableWhen"))
@@ -605,7 +657,8 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
             #expect(window.endsAt - window.startsAt == 3600)
             #expect(window.capacity == 20)
         }
-        let first = try #require(windows.first), last = try #require(windows.last)
+        let first = try #require(windows.first)
+        let last = try #require(windows.last)
         #expect(first.startsAt == midnight)
         #expect(last.endsAt == Self.day.unixSeconds(atShanghaiHour: 24))
         #expect(last.endsAt == (Self.day + 1).unixSeconds(atShanghaiHour: 0))
@@ -620,10 +673,12 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
 
     @Test func sentinelsKeepClinicHours() {
         let windows = SiteSchedule.standard(for: .feverSentinel).windows(on: Self.day)
-        #expect(windows.map { "\($0.start)-\($0.end)" } == [
-            "08:00-09:00", "09:00-10:00", "10:00-11:00", "11:00-11:30",
-            "13:00-14:00", "14:00-15:00", "15:00-16:00", "16:00-17:00",
-        ])
+        #expect(
+            windows.map { "\($0.start)-\($0.end)" } == [
+                "08:00-09:00", "09:00-10:00", "10:00-11:00", "11:00-11:30",
+                "13:00-14:00", "14:00-15:00", "15:00-16:00", "16:00-17:00",
+            ]
+        )
         #expect(windows.map(\.capacity) == [10, 10, 10, 5, 10, 10, 10, 10])
         #expect(windows.first?.startsAt == Self.day.unixSeconds(atShanghaiHour: 8))
         #expect(windows[3].endsAt == Self.day.unixSeconds(atShanghaiHour: 11) + 30 * 60)
@@ -646,7 +701,8 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test func distances() {
-        let ruijin = (lat: 31.2118, lng: 121.4706), jinshan = (lat: 30.7522, lng: 121.3403)
+        let ruijin = (lat: 31.2118, lng: 121.4706)
+        let jinshan = (lat: 30.7522, lng: 121.3403)
         let km = Geo.distanceKm(lat1: ruijin.lat, lng1: ruijin.lng, lat2: jinshan.lat, lng2: jinshan.lng)
         #expect(abs(km - 52) <= 2, "\(km)")
         let back = Geo.distanceKm(lat1: jinshan.lat, lng1: jinshan.lng, lat2: ruijin.lat, lng2: ruijin.lng)
@@ -679,7 +735,8 @@ struct JourneyRuleCase: Sendable, CustomTestStringConvertible {
 
     @Test func aPassFromItsWindowHasThirtyMinutesGrace() {
         let day = Day("2026-11-29")!
-        let start = day.unixSeconds(atShanghaiHour: 8), end = day.unixSeconds(atShanghaiHour: 9)
+        let start = day.unixSeconds(atShanghaiHour: 8)
+        let end = day.unixSeconds(atShanghaiHour: 9)
         let claims = VisitPassClaims(passId: "p1", appointmentId: 41, siteId: 5, windowStart: start, windowEnd: end)
         #expect(VisitPassClaims.grace == 1800)
         #expect(claims.notBefore == start - 1800)

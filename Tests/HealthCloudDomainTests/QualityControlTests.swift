@@ -14,12 +14,18 @@ import Testing
     static func clean() -> [String: JSONValue] {
         func counts(_ pairs: [(String, Int64)]) -> JSONValue { .object(Dictionary(uniqueKeysWithValues: pairs.map { ($0.0, .integer($0.1)) })) }
         return [
-            "medicalService": counts([("outpatientVisits", 3000), ("emergencyVisits", 250), ("admissions", 150), ("discharges", 140),
-                                      ("inpatients", 1200), ("surgeries", 60), ("internetConsultations", 90)]),
-            "feverClinic": counts([("visits", 120), ("positives", 6), ("referralsOut", 1), ("waitingPatients", 5), ("avgWaitMinutes", 20),
-                                   ("isolationRoomsTotal", 20), ("isolationRoomsOccupied", 4)]),
+            "medicalService": counts([
+                ("outpatientVisits", 3000), ("emergencyVisits", 250), ("admissions", 150), ("discharges", 140),
+                ("inpatients", 1200), ("surgeries", 60), ("internetConsultations", 90),
+            ]),
+            "feverClinic": counts([
+                ("visits", 120), ("positives", 6), ("referralsOut", 1), ("waitingPatients", 5), ("avgWaitMinutes", 20),
+                ("isolationRoomsTotal", 20), ("isolationRoomsOccupied", 4),
+            ]),
             "vaccination": counts([("doses", 60), ("firstDoses", 10), ("boosterDoses", 40), ("dosesAge60Plus", 25)]),
-            "nucleicAcid": counts([("samplesCollected", 800), ("samplesTested", 790), ("positives", 2), ("avgTurnaroundHours", 6), ("dailyCapacity", 3000)]),
+            "nucleicAcid": counts([
+                ("samplesCollected", 800), ("samplesTested", 790), ("positives", 2), ("avgTurnaroundHours", 6), ("dailyCapacity", 3000),
+            ]),
             "icu": counts([("bedsTotal", 40), ("bedsOccupied", 28), ("convertibleBeds", 12), ("ventilatorsTotal", 32), ("ventilatorsInUse", 15)]),
             "drugs": .array([.object(["code": .string("PAXLOVID"), "stock": .integer(300), "consumed": .integer(12)])]),
             "materials": .array([.object(["code": .string("N95"), "stock": .integer(20000), "consumed": .integer(900)])]),
@@ -33,10 +39,26 @@ import Testing
         report[parts[0]] = .object(section)
     }
 
-    static func evaluate(_ report: [String: JSONValue], submittedAt: Int64 = onTime, firstVersion: Bool = true,
-                         history: [Day: DailyReport] = [:], table: QualityRuleTable = .standard, date: Day = date) -> QualityControl.Outcome {
-        QualityControl.evaluate(.object(report), table: table, catalog: catalog, input: .init(
-            date: date, today: date + 1, submittedAt: submittedAt, isFirstVersion: firstVersion, history: history))
+    static func evaluate(
+        _ report: [String: JSONValue],
+        submittedAt: Int64 = onTime,
+        firstVersion: Bool = true,
+        history: [Day: DailyReport] = [:],
+        table: QualityRuleTable = .standard,
+        date: Day = date
+    ) -> QualityControl.Outcome {
+        QualityControl.evaluate(
+            .object(report),
+            table: table,
+            catalog: catalog,
+            input: .init(
+                date: date,
+                today: date + 1,
+                submittedAt: submittedAt,
+                isFirstVersion: firstVersion,
+                history: history
+            )
+        )
     }
 
     static func rules(_ outcome: QualityControl.Outcome) -> Set<String> { Set(outcome.findings.map(\.rule)) }
@@ -89,26 +111,50 @@ import Testing
 
     @Test func aReportWithFiveDifferentErrorsGetsAllFiveWithTheirFields() {
         var report = Self.clean()
-        Self.set(&report, "icu.bedsOccupied", .integer(45))              // over beds
-        Self.set(&report, "vaccination.dosesAge60Plus", .integer(61))    // over doses
-        Self.set(&report, "medicalService.surgeries", .integer(-2))      // negative
-        Self.set(&report, "nucleicAcid.positives", .integer(900))        // over tested
+        Self.set(&report, "icu.bedsOccupied", .integer(45))  // over beds
+        Self.set(&report, "vaccination.dosesAge60Plus", .integer(61))  // over doses
+        Self.set(&report, "medicalService.surgeries", .integer(-2))  // negative
+        Self.set(&report, "nucleicAcid.positives", .integer(900))  // over tested
         report["materials"] = .array([.object(["code": .string("N95"), "stock": .string("many"), "consumed": .integer(1)])])  // not a number
         let outcome = Self.evaluate(report)
         let errors = outcome.findings.filter { $0.severity == .error }
-        #expect(Set(errors.compactMap(\.field)) == ["icu.bedsOccupied", "vaccination.dosesAge60Plus", "medicalService.surgeries",
-                                                    "nucleicAcid.positives", "materials[0].stock"])
+        #expect(
+            Set(errors.compactMap(\.field)) == [
+                "icu.bedsOccupied", "vaccination.dosesAge60Plus", "medicalService.surgeries",
+                "nucleicAcid.positives", "materials[0].stock",
+            ]
+        )
         #expect(errors.count == 5)
         #expect(!outcome.accepted)
     }
 
     @Test func dateNotInFuture() {
         let table = QualityRuleTable.standard
-        let passing = QualityControl.evaluate(.object(Self.clean()), table: table, catalog: Self.catalog, input: .init(
-            date: Self.date, today: Self.date, submittedAt: Self.onTime, isFirstVersion: true, history: [:]))
+        let passing = QualityControl.evaluate(
+            .object(Self.clean()),
+            table: table,
+            catalog: Self.catalog,
+            input: .init(
+                date: Self.date,
+                today: Self.date,
+                submittedAt: Self.onTime,
+                isFirstVersion: true,
+                history: [:]
+            )
+        )
         #expect(!Self.rules(passing).contains("date_not_in_future"))
-        let failing = QualityControl.evaluate(.object(Self.clean()), table: table, catalog: Self.catalog, input: .init(
-            date: Self.date + 1, today: Self.date, submittedAt: Self.onTime, isFirstVersion: true, history: [:]))
+        let failing = QualityControl.evaluate(
+            .object(Self.clean()),
+            table: table,
+            catalog: Self.catalog,
+            input: .init(
+                date: Self.date + 1,
+                today: Self.date,
+                submittedAt: Self.onTime,
+                isFirstVersion: true,
+                history: [:]
+            )
+        )
         #expect(Self.rules(failing).contains("date_not_in_future") && !failing.accepted)
     }
 
@@ -158,8 +204,10 @@ import Testing
         var history: [Day: DailyReport] = [:]
         for offset in 1...28 {
             let day = sunday - offset
-            history[day] = DailyReport(counts: ["medicalService.outpatientVisits": (day.isWeekend ? 1_900 : 3_000) + (offset % 5) * 20],
-                                       presentSections: ["medicalService"])
+            history[day] = DailyReport(
+                counts: ["medicalService.outpatientVisits": (day.isWeekend ? 1_900 : 3_000) + (offset % 5) * 20],
+                presentSections: ["medicalService"]
+            )
         }
         var report = Self.clean()
         Self.set(&report, "medicalService.outpatientVisits", .integer(1_950))
@@ -246,7 +294,10 @@ import Testing
         #expect(RobustStatistics.modifiedZScore(6, in: [5, 5, 5, 5]) == nil)
     }
 
-    @Test(arguments: [("2026-02-28", true), ("2024-02-29", true), ("2026-02-29", false), ("2026-13-01", false), ("2026-1-01", false), ("20261101", false), ("2026-11-01T00", false)])
+    @Test(arguments: [
+        ("2026-02-28", true), ("2024-02-29", true), ("2026-02-29", false), ("2026-13-01", false), ("2026-1-01", false), ("20261101", false),
+        ("2026-11-01T00", false),
+    ])
     func daysParseOnlyRealDates(text: String, valid: Bool) {
         #expect((Day(text) != nil) == valid)
         if let day = Day(text) { #expect(day.description == text) }

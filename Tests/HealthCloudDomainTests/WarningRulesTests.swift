@@ -6,8 +6,14 @@ import Testing
 /// the level a value reaches, and the Codable round trip.
 @Suite struct WarningRulesTests {
     /// A valid rule to break one field at a time.
-    static let valid = WarningRule(id: "icu_test", title: "ICU", pressure: .clinical, metric: "icu.occupancyRate",
-                                   thresholds: .init(blue: 80, yellow: 85, orange: 90, red: 95), scopes: [.city, .campus])
+    static let valid = WarningRule(
+        id: "icu_test",
+        title: "ICU",
+        pressure: .clinical,
+        metric: "icu.occupancyRate",
+        thresholds: .init(blue: 80, yellow: 85, orange: 90, red: 95),
+        scopes: [.city, .campus]
+    )
 
     static func table(_ rules: [WarningRule], autoResolveAfterDays: Int = 3) -> WarningRuleTable {
         WarningRuleTable(version: 1, autoResolveAfterDays: autoResolveAfterDays, rules: rules)
@@ -69,11 +75,13 @@ import Testing
         #expect(Self.paths { $0.metric = "icu.nonsense" } == ["rules[1].metric"])
         #expect(Self.paths { $0.metric = "" } == ["rules[1].metric"])
         // Per-item days of supply are known metrics.
-        #expect(Self.paths {
-            $0.metric = "drugs.daysOfSupply.PAXLOVID"
-            $0.direction = .below
-            $0.thresholds = .init(blue: 14, red: 1)
-        }.isEmpty)
+        #expect(
+            Self.paths {
+                $0.metric = "drugs.daysOfSupply.PAXLOVID"
+                $0.direction = .below
+                $0.thresholds = .init(blue: 14, red: 1)
+            }.isEmpty
+        )
     }
 
     @Test func scopes() {
@@ -89,8 +97,10 @@ import Testing
         #expect(Self.paths { $0.thresholds = .init(blue: 80, orange: 70) } == ["rules[1].thresholds.orange"])
         #expect(Self.paths { $0.thresholds = .init(blue: 80, orange: 90) }.isEmpty)
         // A descending (below-style) table is wrong for `above`: every level after blue.
-        #expect(Self.paths { $0.thresholds = .init(blue: 14, yellow: 7, orange: 3, red: 1) }
-            == ["rules[1].thresholds.yellow", "rules[1].thresholds.orange", "rules[1].thresholds.red"])
+        #expect(
+            Self.paths { $0.thresholds = .init(blue: 14, yellow: 7, orange: 3, red: 1) }
+                == ["rules[1].thresholds.yellow", "rules[1].thresholds.orange", "rules[1].thresholds.red"]
+        )
         var rule = Self.valid
         rule.thresholds = .init(blue: 80, yellow: 70)
         let message = Self.table([rule]).problems().first?.message
@@ -131,23 +141,29 @@ import Testing
     }
 
     @Test func detectorsMustLookForRises() {
-        #expect(Self.paths {
-            $0.metric = "feverClinic.visits"
-            $0.method = .earsC2
-            $0.direction = .below
-            $0.thresholds = .init(blue: 3, red: 12)
-        }.contains("rules[1].direction"))
-        #expect(Self.paths {
-            $0.metric = "feverClinic.visits"
-            $0.method = .earsC2
-            $0.direction = .below
-            $0.thresholds = .init(red: 12)
-        } == ["rules[1].direction"])
+        #expect(
+            Self.paths {
+                $0.metric = "feverClinic.visits"
+                $0.method = .earsC2
+                $0.direction = .below
+                $0.thresholds = .init(blue: 3, red: 12)
+            }.contains("rules[1].direction")
+        )
+        #expect(
+            Self.paths {
+                $0.metric = "feverClinic.visits"
+                $0.method = .earsC2
+                $0.direction = .below
+                $0.thresholds = .init(red: 12)
+            } == ["rules[1].direction"]
+        )
         // A threshold rule may look for falls.
-        #expect(Self.paths {
-            $0.direction = .below
-            $0.thresholds = .init(blue: 20, red: 5)
-        }.isEmpty)
+        #expect(
+            Self.paths {
+                $0.direction = .below
+                $0.thresholds = .init(blue: 20, red: 5)
+            }.isEmpty
+        )
     }
 
     @Test func minimumValue() {
@@ -251,11 +267,11 @@ import Testing
 
     @Test func editedJSONDecodes() throws {
         let json = """
-        {"version": 2, "autoResolveAfterDays": 5, "rules": [
-          {"id": "icu", "title": "ICU", "pressure": "clinical", "metric": "icu.occupancyRate", "method": "threshold",
-           "direction": "above", "thresholds": {"yellow": 85, "red": 95}, "scopes": ["campus"]}
-        ]}
-        """
+            {"version": 2, "autoResolveAfterDays": 5, "rules": [
+              {"id": "icu", "title": "ICU", "pressure": "clinical", "metric": "icu.occupancyRate", "method": "threshold",
+               "direction": "above", "thresholds": {"yellow": 85, "red": 95}, "scopes": ["campus"]}
+            ]}
+            """
         let table = try JSONDecoder().decode(WarningRuleTable.self, from: Data(json.utf8))
         #expect(table.problems().isEmpty)
         #expect(table.rules[0].thresholds == .init(yellow: 85, red: 95))
@@ -272,8 +288,11 @@ import Testing
 
     static func window(_ counts: [String: Int]) -> FiguresWindow { window([DayFigures(counts: counts)]) }
 
-    static func evaluate(_ window: FiguresWindow, level: ScopeLevel = .city,
-                         table: WarningRuleTable = .standard) -> [WarningFiring] {
+    static func evaluate(
+        _ window: FiguresWindow,
+        level: ScopeLevel = .city,
+        table: WarningRuleTable = .standard
+    ) -> [WarningFiring] {
         WarningEngine.evaluate(table, level: level, window: window)
     }
 
@@ -331,8 +350,10 @@ import Testing
         #expect(Self.evaluate(Self.window(["nucleicAcid.samplesTested": 1000, "nucleicAcid.positives": 20])).map(\.level) == [.red])
     }
 
-    @Test(arguments: [(CatalogKind.drug, Pressure.drugStock, "drug_days_of_supply"),
-                      (.material, .materialStock, "material_days_of_supply")])
+    @Test(arguments: [
+        (CatalogKind.drug, Pressure.drugStock, "drug_days_of_supply"),
+        (.material, .materialStock, "material_days_of_supply"),
+    ])
     func stockAtEveryLevel(kind: CatalogKind, pressure: Pressure, ruleId: String) {
         // One reported day, consumption 10: days of supply = stock / 10 → 7 / 5 / 3 / 1.
         for (stock, level) in zip([70, 50, 30, 10], Self.levels) {
@@ -379,7 +400,9 @@ import Testing
         // feverClinic.visits: 10 on 7 days (sigma floored to 1), then the judged day. With 8 days
         // only C1 has a series long enough. C1 = (x − 10) / 1; minimum of the standard table 20.
         func visits(_ today: Int) -> FiguresWindow {
-            Self.window(Array(repeating: DayFigures(counts: ["feverClinic.visits": 10]), count: 7) + [DayFigures(counts: ["feverClinic.visits": today])])
+            Self.window(
+                Array(repeating: DayFigures(counts: ["feverClinic.visits": 10]), count: 7) + [DayFigures(counts: ["feverClinic.visits": today])]
+            )
         }
         // 19: C1 = 9 would be orange, but 19 < 20.
         #expect(Self.evaluate(visits(19)).isEmpty)
@@ -404,10 +427,22 @@ import Testing
         // Baseline 3,7,3,5,7,3,7 (mean 5, sigma 2), judged 11 → C1 = 3 → blue (threshold 3).
         let series = [3, 7, 3, 5, 7, 3, 7, 11].map { DayFigures(counts: ["feverClinic.positives": $0]) }
         func table(minimum: Double?) -> WarningRuleTable {
-            WarningRuleTable(version: 1, autoResolveAfterDays: 3, rules: [
-                WarningRule(id: "c1", title: "C1", pressure: .epidemic, metric: "feverClinic.positives", method: .earsC1,
-                            thresholds: .init(blue: 3, red: 10), scopes: [.campus], minimumValue: minimum),
-            ])
+            WarningRuleTable(
+                version: 1,
+                autoResolveAfterDays: 3,
+                rules: [
+                    WarningRule(
+                        id: "c1",
+                        title: "C1",
+                        pressure: .epidemic,
+                        metric: "feverClinic.positives",
+                        method: .earsC1,
+                        thresholds: .init(blue: 3, red: 10),
+                        scopes: [.campus],
+                        minimumValue: minimum
+                    )
+                ]
+            )
         }
         for (minimum, fires) in [(nil, true), (11.0, true), (11.5, false), (12.0, false), (0.0, true)] as [(Double?, Bool)] {
             let firings = Self.evaluate(Self.window(series), level: .campus, table: table(minimum: minimum))
@@ -438,8 +473,10 @@ import Testing
     }
 
     @Test func aThresholdRuleBelowBlueDoesNotFire() {
-        let counts = ["icu.bedsTotal": 100, "icu.bedsOccupied": 79, "feverClinic.avgWaitMinutes": 29, "feverClinic.visits": 100,
-                      "feverClinic.positives": 4, "feverClinic.isolationRoomsTotal": 10, "feverClinic.isolationRoomsOccupied": 7]
+        let counts = [
+            "icu.bedsTotal": 100, "icu.bedsOccupied": 79, "feverClinic.avgWaitMinutes": 29, "feverClinic.visits": 100,
+            "feverClinic.positives": 4, "feverClinic.isolationRoomsTotal": 10, "feverClinic.isolationRoomsOccupied": 7,
+        ]
         #expect(Self.evaluate(Self.window(counts), level: .city).isEmpty)
         #expect(Self.evaluate(Self.window(counts), level: .campus).isEmpty)
         // Average waiting time 30 minutes: blue.
@@ -462,13 +499,17 @@ import Testing
         let firing = Self.icuFiring(90)  // orange
         for status in [WarningStatus.open, .acknowledged] {
             let active = ActiveWarning(id: 7, ruleId: "icu_occupancy", level: .orange, status: status, clearDays: 0)
-            #expect(WarningEngine.changes(active: [active], firings: [firing], autoResolveAfterDays: 3)
-                == [.update(id: 7, firing, escalated: false)])
+            #expect(
+                WarningEngine.changes(active: [active], firings: [firing], autoResolveAfterDays: 3)
+                    == [.update(id: 7, firing, escalated: false)]
+            )
         }
         // A warning that had been clear for a day is updated too.
         let clearing = ActiveWarning(id: 7, ruleId: "icu_occupancy", level: .orange, status: .open, clearDays: 2)
-        #expect(WarningEngine.changes(active: [clearing], firings: [firing], autoResolveAfterDays: 3)
-            == [.update(id: 7, firing, escalated: false)])
+        #expect(
+            WarningEngine.changes(active: [clearing], firings: [firing], autoResolveAfterDays: 3)
+                == [.update(id: 7, firing, escalated: false)]
+        )
     }
 
     @Test func aHigherLevelEscalates() {
@@ -517,7 +558,9 @@ import Testing
             ActiveWarning(id: 2, ruleId: "fever_wait_time", level: .blue, status: .open, clearDays: 0),
             ActiveWarning(id: 1, ruleId: "icu_occupancy", level: .yellow, status: .acknowledged, clearDays: 1),
         ]
-        #expect(WarningEngine.changes(active: active, firings: [firing], autoResolveAfterDays: 3)
-            == [.update(id: 1, firing, escalated: true), .clear(id: 2, clearDays: 1), .resolve(id: 5)])
+        #expect(
+            WarningEngine.changes(active: active, firings: [firing], autoResolveAfterDays: 3)
+                == [.update(id: 1, firing, escalated: true), .clear(id: 2, clearDays: 1), .resolve(id: 5)]
+        )
     }
 }

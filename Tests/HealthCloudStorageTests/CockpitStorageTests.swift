@@ -20,27 +20,56 @@ import Testing
         return (byDistrict[x]![0], byDistrict[x]![1], byDistrict[y]![0], x, y)
     }
 
-    static func body(beds: Int64 = 10, occupied: Int64 = 5, visits: Int64 = 100, positives: Int64 = 2, wait: Int64 = 10,
-                     drugStock: Int64 = 1_000, materialStock: Int64 = 1_000, consumed: Int64 = 10) -> JSONValue {
+    static func body(
+        beds: Int64 = 10,
+        occupied: Int64 = 5,
+        visits: Int64 = 100,
+        positives: Int64 = 2,
+        wait: Int64 = 10,
+        drugStock: Int64 = 1_000,
+        materialStock: Int64 = 1_000,
+        consumed: Int64 = 10
+    ) -> JSONValue {
         .object([
-            "icu": .object(["bedsTotal": .integer(beds), "bedsOccupied": .integer(occupied), "convertibleBeds": .integer(0),
-                            "ventilatorsTotal": .integer(2), "ventilatorsInUse": .integer(1)]),
-            "feverClinic": .object(["visits": .integer(visits), "positives": .integer(positives), "referralsOut": .integer(0),
-                                    "waitingPatients": .integer(1), "avgWaitMinutes": .integer(wait),
-                                    "isolationRoomsTotal": .integer(4), "isolationRoomsOccupied": .integer(0)]),
+            "icu": .object([
+                "bedsTotal": .integer(beds), "bedsOccupied": .integer(occupied), "convertibleBeds": .integer(0),
+                "ventilatorsTotal": .integer(2), "ventilatorsInUse": .integer(1),
+            ]),
+            "feverClinic": .object([
+                "visits": .integer(visits), "positives": .integer(positives), "referralsOut": .integer(0),
+                "waitingPatients": .integer(1), "avgWaitMinutes": .integer(wait),
+                "isolationRoomsTotal": .integer(4), "isolationRoomsOccupied": .integer(0),
+            ]),
             "drugs": .array([.object(["code": .string("PAXLOVID"), "stock": .integer(drugStock), "consumed": .integer(consumed)])]),
             "materials": .array([.object(["code": .string("N95"), "stock": .integer(materialStock), "consumed": .integer(consumed)])]),
         ])
     }
 
     @discardableResult
-    static func ingest(_ app: AppDatabase, _ campus: Int, _ date: Day, _ body: JSONValue, today: Day? = nil, reason: String? = nil,
-                       mayApprove: Bool = false) async throws -> IngestionResult {
+    static func ingest(
+        _ app: AppDatabase,
+        _ campus: Int,
+        _ date: Day,
+        _ body: JSONValue,
+        today: Day? = nil,
+        reason: String? = nil,
+        mayApprove: Bool = false
+    ) async throws -> IngestionResult {
         let today = today ?? date + 1
-        return try await app.ingestion.ingest([
-            ReportSubmission(campusId: campus, date: date, body: body, correctionReason: reason, submittedBy: nil,
-                             submittedAt: (date + 1).unixSeconds(atShanghaiHour: 9), submitterMayApprove: mayApprove),
-        ], today: today)[0]
+        return try await app.ingestion.ingest(
+            [
+                ReportSubmission(
+                    campusId: campus,
+                    date: date,
+                    body: body,
+                    correctionReason: reason,
+                    submittedBy: nil,
+                    submittedAt: (date + 1).unixSeconds(atShanghaiHour: 9),
+                    submitterMayApprove: mayApprove
+                )
+            ],
+            today: today
+        )[0]
     }
 
     static func figures(_ app: AppDatabase, _ scope: Scope, _ date: Day) async throws -> DayFigures? {
@@ -69,8 +98,17 @@ import Testing
             #expect(try await Self.figures(app, .district(y), day)?["icu.bedsOccupied"] == 3)
 
             // A correction on the same day rewrites every rollup above the campus.
-            let corrected = try await Self.ingest(app, a, day, Self.body(beds: 10, occupied: 9, visits: 100, wait: 10, drugStock: 100), reason: "recount")
-            guard case .accepted(2, _, _, false) = corrected else { Issue.record("correction: \(corrected)"); return }
+            let corrected = try await Self.ingest(
+                app,
+                a,
+                day,
+                Self.body(beds: 10, occupied: 9, visits: 100, wait: 10, drugStock: 100),
+                reason: "recount"
+            )
+            guard case .accepted(2, _, _, false) = corrected else {
+                Issue.record("correction: \(corrected)")
+                return
+            }
             #expect(try await Self.figures(app, .district(x), day)?["icu.bedsOccupied"] == 24)
             #expect(try await Self.figures(app, .city, day)?["icu.bedsOccupied"] == 27)
 
@@ -80,10 +118,22 @@ import Testing
             try await Self.ingest(app, c, old, Self.body(occupied: 6))
             #expect(try await Self.figures(app, .city, old)?["icu.bedsOccupied"] == 10)
             let pending = try await Self.ingest(app, a, old, Self.body(occupied: 8), today: day + 1, reason: "late recount")
-            guard case .pendingApproval(let version, _) = pending else { Issue.record("old correction: \(pending)"); return }
+            guard case .pendingApproval(let version, _) = pending else {
+                Issue.record("old correction: \(pending)")
+                return
+            }
             #expect(try await Self.figures(app, .city, old)?["icu.bedsOccupied"] == 10)
-            #expect(try await app.ingestion.decide(campusId: a, date: old, version: version, approve: true, by: 1, now: day.unixSeconds(atShanghaiHour: 12))
-                    == .approved(version: version))
+            #expect(
+                try await app.ingestion.decide(
+                    campusId: a,
+                    date: old,
+                    version: version,
+                    approve: true,
+                    by: 1,
+                    now: day.unixSeconds(atShanghaiHour: 12)
+                )
+                    == .approved(version: version)
+            )
             #expect(try await Self.figures(app, .district(x), old)?["icu.bedsOccupied"] == 8)
             #expect(try await Self.figures(app, .city, old)?["icu.bedsOccupied"] == 14)
             // And the newer day is untouched by the old correction.
@@ -103,8 +153,11 @@ import Testing
     func concurrentIngestsKeepRollupsWhole(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
             _ = try await ReportIngestionTests.seeded(app)
-            let district = try #require(try await app.database.first(
-                "SELECT district_code FROM campuses GROUP BY district_code HAVING COUNT(*) >= 12 ORDER BY district_code LIMIT 1"))
+            let district = try #require(
+                try await app.database.first(
+                    "SELECT district_code FROM campuses GROUP BY district_code HAVING COUNT(*) >= 12 ORDER BY district_code LIMIT 1"
+                )
+            )
             let code = try district.string("district_code")
             let campuses = try await app.database.query("SELECT id FROM campuses WHERE district_code = $1 ORDER BY id LIMIT 12", [.text(code)])
                 .map { try $0.int("id") }
@@ -115,7 +168,10 @@ import Testing
                     group.addTask { try await Self.ingest(app, campus, day, Self.body(beds: 10, occupied: 10)) }
                 }
                 for try await result in group {
-                    guard case .accepted = result else { Issue.record("\(result)"); return }
+                    guard case .accepted = result else {
+                        Issue.record("\(result)")
+                        return
+                    }
                 }
             }
             let rollup = try #require(try await Self.figures(app, .district(code), day))
@@ -126,7 +182,12 @@ import Testing
         }
     }
 
-    static func warnings(_ app: AppDatabase, _ scope: Scope, rule: String, status: WarningRepository.StatusFilter = .all) async throws -> [WarningRepository.Warning] {
+    static func warnings(
+        _ app: AppDatabase,
+        _ scope: Scope,
+        rule: String,
+        status: WarningRepository.StatusFilter = .all
+    ) async throws -> [WarningRepository.Warning] {
         try await app.warnings.list(scope: scope, status: status, limit: 100).filter { $0.scope == scope.description && $0.ruleId == rule }
     }
 
@@ -148,7 +209,10 @@ import Testing
 
             try await Self.ingest(app, a, d1 + 1, Self.body(beds: 10, occupied: 9))
             open = try await Self.warnings(app, campus, rule: "icu_occupancy")
-            #expect(open.count == 1 && open[0].id == id && open[0].lastFiredDate == (d1 + 1).description, "a persisting condition updates its warning")
+            #expect(
+                open.count == 1 && open[0].id == id && open[0].lastFiredDate == (d1 + 1).description,
+                "a persisting condition updates its warning"
+            )
 
             #expect(try await app.warnings.acknowledge(id: id, by: 7, note: "extra beds opened", now: 1) != .notFound)
             #expect(try await app.warnings.acknowledge(id: id, by: 7, note: "again", now: 2) == .alreadyAcknowledged)
@@ -179,7 +243,10 @@ import Testing
 
             // A correction of a day before the newest evaluated one leaves today's warnings alone.
             let late = try await Self.ingest(app, a, d1 + 1, Self.body(beds: 10, occupied: 10), today: d1 + 7, reason: "recount", mayApprove: true)
-            guard case .accepted = late else { Issue.record("late correction: \(late)"); return }
+            guard case .accepted = late else {
+                Issue.record("late correction: \(late)")
+                return
+            }
             #expect(try await Self.warnings(app, campus, rule: "icu_occupancy", status: .active).isEmpty)
         }
     }
@@ -195,12 +262,27 @@ import Testing
             // campus a: ICU 96 % (red), 5 PAXLOVID for 10 a day (0.5 days: red), 25 N95 (2.5 days: orange);
             // campus b: 40 visits with 2 positives — the district's positive rate is 14 / 140 = 10 % (yellow).
             let at = (day + 1).unixSeconds(atShanghaiHour: 9)
-            let results = try await app.ingestion.ingest([
-                ReportSubmission(campusId: a, date: day, body: Self.body(beds: 25, occupied: 24, visits: 100, positives: 12, drugStock: 5, materialStock: 25),
-                                 correctionReason: nil, submittedBy: nil, submittedAt: at),
-                ReportSubmission(campusId: b, date: day, body: Self.body(beds: 25, occupied: 10, visits: 40, positives: 2),
-                                 correctionReason: nil, submittedBy: nil, submittedAt: at),
-            ], today: day + 1)
+            let results = try await app.ingestion.ingest(
+                [
+                    ReportSubmission(
+                        campusId: a,
+                        date: day,
+                        body: Self.body(beds: 25, occupied: 24, visits: 100, positives: 12, drugStock: 5, materialStock: 25),
+                        correctionReason: nil,
+                        submittedBy: nil,
+                        submittedAt: at
+                    ),
+                    ReportSubmission(
+                        campusId: b,
+                        date: day,
+                        body: Self.body(beds: 25, occupied: 10, visits: 40, positives: 2),
+                        correctionReason: nil,
+                        submittedBy: nil,
+                        submittedAt: at
+                    ),
+                ],
+                today: day + 1
+            )
             #expect(results.allSatisfy { if case .accepted = $0 { true } else { false } })
             let campus = try await app.warnings.list(scope: .campus(a), status: .active, limit: 100)
             let byRule = Dictionary(uniqueKeysWithValues: campus.filter { $0.scope == Scope.campus(a).description }.map { ($0.ruleId, $0) })
@@ -212,7 +294,9 @@ import Testing
             let district = try await Self.warnings(app, .district(x), rule: "fever_positive_rate")
             #expect(district.count == 1 && district[0].level == "yellow" && district[0].pressure == "epidemic" && district[0].value == 10)
             // The district's list includes its campuses' warnings; the campus's list does not include the district's.
-            #expect(try await app.warnings.list(scope: .district(x), status: .active, limit: 100).contains { $0.scope == Scope.campus(a).description })
+            #expect(
+                try await app.warnings.list(scope: .district(x), status: .active, limit: 100).contains { $0.scope == Scope.campus(a).description }
+            )
             #expect(try await app.warnings.activeCounts(scope: .campus(a))[.red] == 2)
             // The city's ICU occupancy is 34 / 50 = 68 %: no warning there.
             #expect(try await Self.warnings(app, .city, rule: "icu_occupancy").isEmpty)

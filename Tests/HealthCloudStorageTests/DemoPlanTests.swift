@@ -1,7 +1,8 @@
-@testable import HealthCloudDemo
 import HealthCloudDomain
 import HealthCloudStorage
 import Testing
+
+@testable import HealthCloudDemo
 
 @Suite struct DemoPlanTests {
     let reference = try! ReferenceData.bundled()
@@ -18,7 +19,7 @@ import Testing
         let pudong = shares[reference.districts.firstIndex { $0.code == "310115" }!]
         let huangpu = shares[reference.districts.firstIndex { $0.code == "310101" }!]
         #expect(pudong > 5 * huangpu, "Pudong has 8.6 times Huangpu's population")
-        #expect(OrganisationsStep.allot(7, by: [1, 1, 1]) .sorted() == [2, 2, 3])
+        #expect(OrganisationsStep.allot(7, by: [1, 1, 1]).sorted() == [2, 2, 3])
         #expect(OrganisationsStep.allot(5, by: [0, 0]) == [0, 0])
     }
 

@@ -10,9 +10,11 @@ import Testing
         try await TestDatabase.with(engine) { app in
             let db = app.database
             try await db.write { tx in
-                try await tx.execute("""
+                try await tx.execute(
+                    """
                     CREATE TABLE samples (id BIGINT PRIMARY KEY, n BIGINT, x DOUBLE PRECISION, t TEXT, b \(tx.dialect.blob))
-                    """)
+                    """
+                )
                 try await tx.execute(
                     "INSERT INTO samples (id, n, x, t, b) VALUES ($1, $2, $3, $4, $5)",
                     [1, .integer(Int64.max), 2.5, "浦东新区 — Pudong", .blob([0, 1, 254, 255])]
@@ -33,9 +35,12 @@ import Testing
     @Test(arguments: TestEngine.available)
     func placeholdersMayRepeatAndComeOutOfOrder(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            let row = try #require(try await app.database.first(
-                "SELECT CAST($2 AS BIGINT) + CAST($1 AS BIGINT) AS a, CAST($2 AS BIGINT) * CAST($2 AS BIGINT) AS b", [3, 5]
-            ))
+            let row = try #require(
+                try await app.database.first(
+                    "SELECT CAST($2 AS BIGINT) + CAST($1 AS BIGINT) AS a, CAST($2 AS BIGINT) * CAST($2 AS BIGINT) AS b",
+                    [3, 5]
+                )
+            )
             #expect(try row.int("a") == 8)
             #expect(try row.int("b") == 25)
         }

@@ -15,10 +15,18 @@ import Testing
             let repo = app.organisations
             try await repo.upsert(districts: [Self.pudong, Self.huangpu])
             let renji = NewInstitution(
-                name: "仁济医院", level: .municipal, kind: .general, districtCode: "310115",
+                name: "仁济医院",
+                level: .municipal,
+                kind: .general,
+                districtCode: "310115",
                 campuses: [
-                    .init(name: "东院", districtCode: "310115", latitude: 31.21, longitude: 121.52,
-                          sites: [.init(kind: .feverClinic, name: "仁济东院发热门诊", latitude: 31.2101, longitude: 121.5202)]),
+                    .init(
+                        name: "东院",
+                        districtCode: "310115",
+                        latitude: 31.21,
+                        longitude: 121.52,
+                        sites: [.init(kind: .feverClinic, name: "仁济东院发热门诊", latitude: 31.2101, longitude: 121.5202)]
+                    ),
                     .init(name: "西院", districtCode: "310101", latitude: 31.23, longitude: 121.48, sites: []),
                 ]
             )
@@ -52,7 +60,10 @@ import Testing
             let repo = app.organisations
             try await repo.upsert(districts: [Self.pudong])
             let broken = NewInstitution(
-                name: "断院", level: .district, kind: .general, districtCode: "310115",
+                name: "断院",
+                level: .district,
+                kind: .general,
+                districtCode: "310115",
                 campuses: [.init(name: "本部", districtCode: "999999", latitude: 0, longitude: 0, sites: [])]
             )
             await #expect(throws: DatabaseError.self) { try await repo.insert(broken) }
@@ -81,7 +92,13 @@ import Testing
     @Test(arguments: TestEngine.available)
     func demoFillsTheCityOnceAndOnlyOnce(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            let context = DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: Self.scratchDirectory(), today: TestClock.start, passwordIterations: 1_000)
+            let context = DemoContext(
+                database: app,
+                reference: try ReferenceData.bundled(),
+                dataDirectory: Self.scratchDirectory(),
+                today: TestClock.start,
+                passwordIterations: 1_000
+            )
             let pipeline = DemoPipeline(steps: [OrganisationsStep(), AccountsStep(), CatalogStep()])
             let first = try await pipeline.run(context)
             #expect(first.allSatisfy { $0.ranNow })
@@ -105,7 +122,14 @@ import Testing
     func bothEnginesHoldTheSameDemoCity() async throws {
         @Sendable func snapshot(_ engine: TestEngine) async throws -> ([Institution], [DistrictSummary], Campus?) {
             try await TestDatabase.with(engine) { app in
-                _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: DemoPipelineTests.scratchDirectory(), today: TestClock.start))
+                _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(
+                    DemoContext(
+                        database: app,
+                        reference: try ReferenceData.bundled(),
+                        dataDirectory: DemoPipelineTests.scratchDirectory(),
+                        today: TestClock.start
+                    )
+                )
                 return (
                     try await app.organisations.institutions(districtCode: nil),
                     try await app.organisations.districtSummaries(),

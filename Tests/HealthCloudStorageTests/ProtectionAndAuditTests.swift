@@ -32,10 +32,18 @@ import Testing
     @Test(arguments: TestEngine.available)
     func anEditedRoleAssignmentIsDetected(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: NSTemporaryDirectory(), today: TestClock.start))
+            _ = try await DemoPipeline(steps: [OrganisationsStep()]).run(
+                DemoContext(database: app, reference: try ReferenceData.bundled(), dataDirectory: NSTemporaryDirectory(), today: TestClock.start)
+            )
             let id = try await app.identity.createStaff(
-                username: "leader.x", displayName: "X", passwordHash: "-", totpSecret: nil, totpConfirmed: false,
-                assignments: [RoleAssignment(role: .leader, scope: .district("310115"))], now: 1_700_000_000)
+                username: "leader.x",
+                displayName: "X",
+                passwordHash: "-",
+                totpSecret: nil,
+                totpConfirmed: false,
+                assignments: [RoleAssignment(role: .leader, scope: .district("310115"))],
+                now: 1_700_000_000
+            )
             #expect(try await app.identity.assignments(accountId: id).map(\.intact) == [true])
             // A DBA widens the scope behind the server's back.
             try await app.database.write { db in
@@ -50,9 +58,19 @@ import Testing
 @Suite struct AuditLogTests {
     static func fill(_ app: AppDatabase, rows: Int) async throws {
         for index in 1...rows {
-            try await app.audit.append(AuditEntry(at: Timestamp.iso8601(TestClock.now), actorAccount: index % 7, actorRole: "admin", action: "pii_read",
-                                                  target: "account:\(index)", result: "success", clientIP: "127.0.0.1",
-                                                  requestID: "r\(index)", detail: "phone"))
+            try await app.audit.append(
+                AuditEntry(
+                    at: Timestamp.iso8601(TestClock.now),
+                    actorAccount: index % 7,
+                    actorRole: "admin",
+                    action: "pii_read",
+                    target: "account:\(index)",
+                    result: "success",
+                    clientIP: "127.0.0.1",
+                    requestID: "r\(index)",
+                    detail: "phone"
+                )
+            )
         }
     }
 
@@ -120,8 +138,10 @@ import Testing
                     try await db.execute("DELETE FROM audit_log WHERE seq > 110")
                     try await db.execute("UPDATE audit_head SET seq = 110, hash = (SELECT hash FROM audit_log WHERE seq = 110) WHERE id = 1")
                 case .forgeCheckpoint:
-                    try await db.execute("UPDATE audit_checkpoints SET signature = $1 WHERE seq = 100",
-                                         [.text(Base64URL.encode(try SM2PrivateKey.generate().signature(for: Array("x".utf8))))])
+                    try await db.execute(
+                        "UPDATE audit_checkpoints SET signature = $1 WHERE seq = 100",
+                        [.text(Base64URL.encode(try SM2PrivateKey.generate().signature(for: Array("x".utf8))))]
+                    )
                 }
             }
             switch tamper {
@@ -142,8 +162,16 @@ import Testing
                 for worker in 0..<8 {
                     group.addTask {
                         for index in 0..<25 {
-                            try await app.audit.append(AuditEntry(at: Timestamp.iso8601(TestClock.now), actorAccount: worker, actorRole: "doctor", action: "read",
-                                                                  target: "patient:\(index)", result: "success"))
+                            try await app.audit.append(
+                                AuditEntry(
+                                    at: Timestamp.iso8601(TestClock.now),
+                                    actorAccount: worker,
+                                    actorRole: "doctor",
+                                    action: "read",
+                                    target: "patient:\(index)",
+                                    result: "success"
+                                )
+                            )
                         }
                     }
                 }

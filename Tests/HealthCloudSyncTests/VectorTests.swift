@@ -17,9 +17,9 @@ import Testing
     /// the suite stays green and reports them; fixing one makes its entry fail until removed.
     static let knownIssues: [String: Comment] = [
         "keys-canonically-equivalent": """
-            JSONValue.object is a [String: JSONValue] and Swift String equality is Unicode canonical \
-            equivalence: the keys "\\u{E9}" and "e\\u{301}" collapse into one (JSONDecoder keeps the first)
-            """,
+        JSONValue.object is a [String: JSONValue] and Swift String equality is Unicode canonical \
+        equivalence: the keys "\\u{E9}" and "e\\u{301}" collapse into one (JSONDecoder keeps the first)
+        """
     ]
 
     static func load<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
@@ -51,10 +51,12 @@ import Testing
         var reset: Bool
 
         var canonical: String {
-            CanonicalJSON.string(.object([
-                "changes": .array(changes.map(\.jsonValue)), "cursor": .string(cursor),
-                "lastMutationId": .integer(lastMutationId), "reset": .bool(reset),
-            ]))
+            CanonicalJSON.string(
+                .object([
+                    "changes": .array(changes.map(\.jsonValue)), "cursor": .string(cursor),
+                    "lastMutationId": .integer(lastMutationId), "reset": .bool(reset),
+                ])
+            )
         }
 
         var digest: String { PageDigest.digest(changes: changes, cursor: cursor, lastMutationId: lastMutationId, reset: reset) }
@@ -127,8 +129,13 @@ import Testing
         for vector in file.cases {
             Self.check(vector.name) {
                 #expect(vector.cursor.v == 1, "\(vector.name)")
-                let issued = SyncCursor(version: vector.cursor.n, grants: vector.cursor.g, schemaVersion: vector.cursor.s,
-                                        epoch: vector.cursor.e, snapshotMark: vector.cursor.m)
+                let issued = SyncCursor(
+                    version: vector.cursor.n,
+                    grants: vector.cursor.g,
+                    schemaVersion: vector.cursor.s,
+                    epoch: vector.cursor.e,
+                    snapshotMark: vector.cursor.m
+                )
                 #expect(issued.token == vector.token, "\(vector.name): token")
                 #expect(SyncCursor(token: vector.token) == vector.cursor, "\(vector.name): read back")
             }
@@ -192,13 +199,20 @@ import Testing
         for vector in file.cases {
             Self.check(vector.name) {
                 let response = PullResponse(
-                    cursor: vector.page.cursor, reset: vector.page.reset, changes: vector.page.changes, hasMore: false,
+                    cursor: vector.page.cursor,
+                    reset: vector.page.reset,
+                    changes: vector.page.changes,
+                    hasMore: false,
                     lastMutationId: vector.page.lastMutationId,
-                    checkpoint: Checkpoint(digest: vector.digest, kid: "test", signature: vector.signature))
+                    checkpoint: Checkpoint(digest: vector.digest, kid: "test", signature: vector.signature)
+                )
                 #expect(PageDigest.verify(response, publicKey: publicKey) == vector.valid, "\(vector.name)")
                 if vector.valid {
                     #expect(vector.page.digest == vector.digest, "\(vector.name): digest")
-                    #expect(PageDigest.signedMessage(digest: vector.digest) == Self.utf8(file.messagePrefix + vector.digest), "\(vector.name): message")
+                    #expect(
+                        PageDigest.signedMessage(digest: vector.digest) == Self.utf8(file.messagePrefix + vector.digest),
+                        "\(vector.name): message"
+                    )
                 }
             }
         }

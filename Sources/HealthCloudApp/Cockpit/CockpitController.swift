@@ -59,8 +59,11 @@ struct CockpitController {
             label = item.name
         }
         guard let metric = Metrics.named(id, label: label) else {
-            throw APIError.invalidParameter(name, "\(name) \(id) is not a metric: use SECTION.FIELD of the daily report, a derived metric "
-                                            + "such as icu.occupancyRate, or drugs.daysOfSupply.CODE with a catalog code.")
+            throw APIError.invalidParameter(
+                name,
+                "\(name) \(id) is not a metric: use SECTION.FIELD of the daily report, a derived metric "
+                    + "such as icu.occupancyRate, or drugs.daysOfSupply.CODE with a catalog code."
+            )
         }
         return metric
     }
@@ -165,8 +168,9 @@ struct CockpitController {
     // MARK: The H5 page
 
     static let pageHTML: [UInt8]? = {
-        guard let url = Bundle.module.url(forResource: "cockpit", withExtension: "html", subdirectory: "Resources")
-            ?? Bundle.module.url(forResource: "cockpit", withExtension: "html")
+        guard
+            let url = Bundle.module.url(forResource: "cockpit", withExtension: "html", subdirectory: "Resources")
+                ?? Bundle.module.url(forResource: "cockpit", withExtension: "html")
         else { return nil }
         return (try? Data(contentsOf: url)).map(Array.init)
     }()
@@ -175,12 +179,17 @@ struct CockpitController {
         guard let html = Self.pageHTML else {
             throw APIError(.internalServerError, code: "page_missing", message: "The cockpit page is not bundled with this build.")
         }
-        return Response(status: .ok, headers: [
-            .contentType: "text/html; charset=utf-8",
-            .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'",
-            .cacheControl: "no-cache",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
-        ], body: .init(byteBuffer: ByteBuffer(bytes: html)))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8",
+                .contentSecurityPolicy:
+                    "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'",
+                .cacheControl: "no-cache",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: html))
+        )
     }
 }

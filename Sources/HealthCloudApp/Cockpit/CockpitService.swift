@@ -163,8 +163,14 @@ struct CockpitService: Sendable {
             let value = metric.value(days, last)
             let previous = metric.value(days, last - 1)
             let change = value.flatMap { value in previous.map { Metric.round(value - $0, metric.decimals) } }
-            return Figure(metric: metric.id, label: metric.label, unit: metric.unit, value: value, change: change,
-                          spark: ((span - Self.sparkDays)...last).map { metric.value(days, $0) })
+            return Figure(
+                metric: metric.id,
+                label: metric.label,
+                unit: metric.unit,
+                value: value,
+                change: change,
+                spark: ((span - Self.sparkDays)...last).map { metric.value(days, $0) }
+            )
         }
 
         var domains: [Domain] = []
@@ -186,36 +192,64 @@ struct CockpitService: Sendable {
             if scopeNames[warning.scope] == nil, let target = Scope(warning.scope) {
                 scopeNames[warning.scope] = try await database.figures.name(of: target) ?? warning.scope
             }
-            items.append(WarningItem(id: warning.id, level: warning.level, pressure: warning.pressure, scope: warning.scope,
-                                     scopeName: scopeNames[warning.scope] ?? warning.scope, title: warning.title, value: warning.value,
-                                     status: warning.status, since: warning.openedDate))
+            items.append(
+                WarningItem(
+                    id: warning.id,
+                    level: warning.level,
+                    pressure: warning.pressure,
+                    scope: warning.scope,
+                    scopeName: scopeNames[warning.scope] ?? warning.scope,
+                    title: warning.title,
+                    value: warning.value,
+                    status: warning.status,
+                    since: warning.openedDate
+                )
+            )
         }
 
         var ranking: Ranking?
         if Self.level(of: scope) != .campus {
             let ranked = try await rank(scope: scope, metric: rankBy, date: date, allCampuses: false)
             let present = ranked.filter { $0.value != nil }
-            ranking = Ranking(metric: rankBy.id, label: rankBy.label, unit: rankBy.unit, level: Self.level(of: scope) == .city ? "district" : "campus",
-                              top: Array(present.prefix(3)), bottom: Array(present.suffix(3).reversed()))
+            ranking = Ranking(
+                metric: rankBy.id,
+                label: rankBy.label,
+                unit: rankBy.unit,
+                level: Self.level(of: scope) == .city ? "district" : "campus",
+                top: Array(present.prefix(3)),
+                bottom: Array(present.suffix(3).reversed())
+            )
         }
 
         return Home(
-            scope: scope.description, name: try await database.figures.name(of: scope) ?? scope.description,
-            level: Self.level(of: scope).rawValue, date: date,
+            scope: scope.description,
+            name: try await database.figures.name(of: scope) ?? scope.description,
+            level: Self.level(of: scope).rawValue,
+            date: date,
             reporting: Reporting(expected: try await database.figures.campusCount(under: scope), reported: days[last]?.campusesReported ?? 0),
             domains: domains,
             warnings: Warnings(open: Dictionary(uniqueKeysWithValues: WarningLevel.allCases.map { ($0.rawValue, counts[$0] ?? 0) }), items: items),
-            ranking: ranking)
+            ranking: ranking
+        )
     }
 
     /// The scopes one level down (or every campus under `scope`), highest value first,
     /// scopes without a value last.
     func rank(scope: Scope, metric: Metric, date: Day, allCampuses: Bool) async throws -> [RankEntry] {
         let kinds: Set<CatalogKind> = metric.domain == "drugs" ? [.drug] : metric.domain == "materials" ? [.material] : []
-        let children = try await database.figures.children(of: scope, campuses: allCampuses, from: date - metric.lookBackDays, to: date, stockKinds: kinds)
+        let children = try await database.figures.children(
+            of: scope,
+            campuses: allCampuses,
+            from: date - metric.lookBackDays,
+            to: date,
+            stockKinds: kinds
+        )
         let entries = children.map { child in
-            RankEntry(scope: child.scope.description, name: child.name,
-                      value: FiguresWindow(lastDay: date, length: metric.lookBackDays + 1, from: child.figures).value(of: metric))
+            RankEntry(
+                scope: child.scope.description,
+                name: child.name,
+                value: FiguresWindow(lastDay: date, length: metric.lookBackDays + 1, from: child.figures).value(of: metric)
+            )
         }
         return entries.sorted { a, b in
             switch (a.value, b.value) {
@@ -241,9 +275,17 @@ struct CockpitService: Sendable {
 
     func ranking(scope: Scope, metric: Metric, date: Day, allCampuses: Bool) async throws -> RankingColumns {
         let entries = try await rank(scope: scope, metric: metric, date: date, allCampuses: allCampuses)
-        return RankingColumns(metric: metric.id, label: metric.label, unit: metric.unit, scope: scope.description, date: date,
-                              level: allCampuses || Self.level(of: scope) == .district ? "campus" : "district",
-                              scopes: entries.map(\.scope), names: entries.map(\.name), values: entries.map(\.value))
+        return RankingColumns(
+            metric: metric.id,
+            label: metric.label,
+            unit: metric.unit,
+            scope: scope.description,
+            date: date,
+            level: allCampuses || Self.level(of: scope) == .district ? "campus" : "district",
+            scopes: entries.map(\.scope),
+            names: entries.map(\.name),
+            values: entries.map(\.value)
+        )
     }
 
     enum Bucket: String, CaseIterable {
@@ -302,7 +344,16 @@ struct CockpitService: Sendable {
             }
         }
         flush()
-        return Trend(metric: metric.id, label: metric.label, unit: metric.unit, scope: scope.description, bucket: bucket.rawValue,
-                     from: from, to: to, dates: dates, values: values)
+        return Trend(
+            metric: metric.id,
+            label: metric.label,
+            unit: metric.unit,
+            scope: scope.description,
+            bucket: bucket.rawValue,
+            from: from,
+            to: to,
+            dates: dates,
+            values: values
+        )
     }
 }

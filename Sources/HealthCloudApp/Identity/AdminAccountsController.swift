@@ -1,10 +1,10 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudCrypto
 import HealthCloudDomain
 import HealthCloudStorage
 import Hummingbird
+import Logging
 
 /// Account and role administration. An administrator acts only within the scopes they hold
 /// as admin: a district admin creates and grants within that district. Every change and
@@ -51,8 +51,15 @@ struct AdminAccountsController {
         for id in ids.prefix(limit) {
             guard let account = try await database.identity.account(id: id) else { continue }
             let assignments = try await database.identity.assignments(accountId: id).filter(\.intact)
-            views.append(AccountView(id: id, kind: account.kind, username: account.username, displayName: account.displayName,
-                                     roles: assignments.map { .init(role: $0.assignment.role.rawValue, scope: $0.assignment.scope.description) }))
+            views.append(
+                AccountView(
+                    id: id,
+                    kind: account.kind,
+                    username: account.username,
+                    displayName: account.displayName,
+                    roles: assignments.map { .init(role: $0.assignment.role.rawValue, scope: $0.assignment.scope.description) }
+                )
+            )
         }
         return try JSONResponse.encode(AccountList(accounts: views, next: ids.count > limit ? views.last?.id : nil))
     }
@@ -96,13 +103,25 @@ struct AdminAccountsController {
         }
         let id: Int
         do {
-            id = try await database.identity.createStaff(username: body.username, displayName: displayName, passwordHash: try hasher.hash(body.password),
-                                                         totpSecret: nil, totpConfirmed: false, assignments: assignments, now: clock.seconds)
+            id = try await database.identity.createStaff(
+                username: body.username,
+                displayName: displayName,
+                passwordHash: try hasher.hash(body.password),
+                totpSecret: nil,
+                totpConfirmed: false,
+                assignments: assignments,
+                now: clock.seconds
+            )
         } catch DatabaseError.uniqueViolation {
             throw APIError(.conflict, code: "username_taken", message: "The username \(body.username) is taken.", field: "username")
         }
-        try await audit.record("account_create", target: "account:\(id)", result: "success", context: context,
-                               detail: assignments.map { "\($0.role.rawValue)@\($0.scope)" }.joined(separator: ","))
+        try await audit.record(
+            "account_create",
+            target: "account:\(id)",
+            result: "success",
+            context: context,
+            detail: assignments.map { "\($0.role.rawValue)@\($0.scope)" }.joined(separator: ",")
+        )
         return try JSONResponse.encode(Created(id: id), status: .created)
     }
 
@@ -122,10 +141,19 @@ struct AdminAccountsController {
         do {
             try await database.identity.grant(assignment, to: accountId, by: identity.accountId, now: clock.seconds)
         } catch DatabaseError.uniqueViolation {
-            throw APIError(.conflict, code: "already_granted", message: "The account already holds \(assignment.role.rawValue) at \(assignment.scope).")
+            throw APIError(
+                .conflict,
+                code: "already_granted",
+                message: "The account already holds \(assignment.role.rawValue) at \(assignment.scope)."
+            )
         }
-        try await audit.record("role_grant", target: "account:\(accountId)", result: "success", context: context,
-                               detail: "\(assignment.role.rawValue)@\(assignment.scope)")
+        try await audit.record(
+            "role_grant",
+            target: "account:\(accountId)",
+            result: "success",
+            context: context,
+            detail: "\(assignment.role.rawValue)@\(assignment.scope)"
+        )
         return Response(status: .noContent)
     }
 
@@ -138,8 +166,13 @@ struct AdminAccountsController {
         guard try await database.identity.revoke(assignment, from: accountId) else {
             throw APIError.notFound("assignment_not_found", "Account \(accountId) does not hold \(assignment.role.rawValue) at \(assignment.scope).")
         }
-        try await audit.record("role_revoke", target: "account:\(accountId)", result: "success", context: context,
-                               detail: "\(assignment.role.rawValue)@\(assignment.scope)")
+        try await audit.record(
+            "role_revoke",
+            target: "account:\(accountId)",
+            result: "success",
+            context: context,
+            detail: "\(assignment.role.rawValue)@\(assignment.scope)"
+        )
         return Response(status: .noContent)
     }
 
@@ -156,10 +189,17 @@ struct AdminAccountsController {
         guard let record = try await database.identity.personalData(accountId: accountId) else {
             throw APIError.notFound("account_not_found", "There is no account \(accountId).")
         }
-        try await audit.record("pii_read", target: "account:\(accountId)", result: "success", context: context,
-                               detail: [record.name == nil ? nil : "name", record.phone == nil ? nil : "phone", record.idNumber == nil ? nil : "idNumber"]
-                                   .compactMap { $0 }.joined(separator: ","))
-        var response = try JSONResponse.encode(PersonalDataView(accountId: accountId, name: record.name, phone: record.phone, idNumber: record.idNumber))
+        try await audit.record(
+            "pii_read",
+            target: "account:\(accountId)",
+            result: "success",
+            context: context,
+            detail: [record.name == nil ? nil : "name", record.phone == nil ? nil : "phone", record.idNumber == nil ? nil : "idNumber"]
+                .compactMap { $0 }.joined(separator: ",")
+        )
+        var response = try JSONResponse.encode(
+            PersonalDataView(accountId: accountId, name: record.name, phone: record.phone, idNumber: record.idNumber)
+        )
         response.headers[.cacheControl] = "no-store"
         return response
     }
@@ -187,27 +227,51 @@ struct AdminAccountsController {
         let after = Int64(try RequestParameters.nonNegativeInteger("after", in: request) ?? 0)
         let limit = try RequestParameters.limit(in: request)
         let records = try await database.audit.records(after: after, limit: limit)
-        return try JSONResponse.encode(AuditPage(
-            records: records.map {
-                .init(seq: $0.seq, at: $0.entry.at, actorAccount: $0.entry.actorAccount, actorRole: $0.entry.actorRole, action: $0.entry.action,
-                      target: $0.entry.target, result: $0.entry.result, clientIP: $0.entry.clientIP, requestID: $0.entry.requestID,
-                      detail: $0.entry.detail, hash: $0.hash)
-            },
-            next: records.count == limit ? records.last?.seq : nil
-        ))
+        return try JSONResponse.encode(
+            AuditPage(
+                records: records.map {
+                    .init(
+                        seq: $0.seq,
+                        at: $0.entry.at,
+                        actorAccount: $0.entry.actorAccount,
+                        actorRole: $0.entry.actorRole,
+                        action: $0.entry.action,
+                        target: $0.entry.target,
+                        result: $0.entry.result,
+                        clientIP: $0.entry.clientIP,
+                        requestID: $0.entry.requestID,
+                        detail: $0.entry.detail,
+                        hash: $0.hash
+                    )
+                },
+                next: records.count == limit ? records.last?.seq : nil
+            )
+        )
     }
 
     /// A staff role at a scope that exists and that the administrator's own admin scopes cover.
     private func checkedAssignment(
-        role roleText: String, scope scopeText: String, by identity: Identity, field: String?, code: String = "invalid_field"
+        role roleText: String,
+        scope scopeText: String,
+        by identity: Identity,
+        field: String?,
+        code: String = "invalid_field"
     ) async throws -> RoleAssignment {
         guard let role = Role(rawValue: roleText), role.isStaff else {
-            throw APIError(.badRequest, code: code, message: "role must be one of \(Role.allCases.filter(\.isStaff).map(\.rawValue).joined(separator: ", ")).",
-                           field: field.map { "\($0).role" } ?? "role")
+            throw APIError(
+                .badRequest,
+                code: code,
+                message: "role must be one of \(Role.allCases.filter(\.isStaff).map(\.rawValue).joined(separator: ", ")).",
+                field: field.map { "\($0).role" } ?? "role"
+            )
         }
         guard let scope = Scope(scopeText), !(scope.isPatient) else {
-            throw APIError(.badRequest, code: code, message: "scope must be city, district:CODE, institution:ID, campus:ID or site:ID.",
-                           field: field.map { "\($0).scope" } ?? "scope")
+            throw APIError(
+                .badRequest,
+                code: code,
+                message: "scope must be city, district:CODE, institution:ID, campus:ID or site:ID.",
+                field: field.map { "\($0).scope" } ?? "scope"
+            )
         }
         guard let path = try await directory.path(of: scope) else {
             throw APIError.notFound("scope_not_found", "There is no \(scope).")

@@ -1,9 +1,9 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudDomain
 import HealthCloudStorage
 import Hummingbird
+import Logging
 
 /// Sign-in for patients (phone code) and staff (password + TOTP), token refresh, sign-out,
 /// and the caller's own profile.
@@ -26,12 +26,24 @@ struct AuthController {
     }
 
     struct PhoneBody: Decodable { var phone: String }
-    struct PatientLoginBody: Decodable { var phone: String; var code: String }
-    struct StaffLoginBody: Decodable { var username: String; var password: String }
+    struct PatientLoginBody: Decodable {
+        var phone: String
+        var code: String
+    }
+    struct StaffLoginBody: Decodable {
+        var username: String
+        var password: String
+    }
     struct MFATokenBody: Decodable { var mfaToken: String }
-    struct MFABody: Decodable { var mfaToken: String; var code: String }
+    struct MFABody: Decodable {
+        var mfaToken: String
+        var code: String
+    }
     struct RefreshBody: Decodable { var refreshToken: String }
-    struct RealNameBody: Decodable { var name: String; var idNumber: String }
+    struct RealNameBody: Decodable {
+        var name: String
+        var idNumber: String
+    }
 
     struct CodeSent: Encodable {
         var expiresIn: Int64
@@ -108,12 +120,18 @@ struct AuthController {
         let personal = identity.accountKind == "patient" ? try await database.identity.personalData(accountId: identity.accountId) : nil
         let status = personal?.idNumber == nil ? .none : try await database.identity.realNameStatus(accountId: identity.accountId)
         return Profile(
-            accountId: identity.accountId, kind: identity.accountKind, displayName: identity.displayName,
+            accountId: identity.accountId,
+            kind: identity.accountKind,
+            displayName: identity.displayName,
             roles: identity.assignments.map { .init(role: $0.role.rawValue, scope: $0.scope.description) },
             phone: personal?.phone.map(PersonalData.maskPhone),
             idNumber: personal?.idNumber.map(PersonalData.maskIDNumber),
-            realNameVerified: status == .verified, realNameStatus: status,
-            session: .init(expiresAt: Date(timeIntervalSince1970: TimeInterval(identity.sessionExpiresAt)), idleTimeoutSeconds: identity.idleTimeoutSeconds)
+            realNameVerified: status == .verified,
+            realNameStatus: status,
+            session: .init(
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(identity.sessionExpiresAt)),
+                idleTimeoutSeconds: identity.idleTimeoutSeconds
+            )
         )
     }
 
@@ -125,7 +143,12 @@ struct AuthController {
             throw APIError(.badRequest, code: "invalid_field", message: "name must have 2 to 30 characters.", field: "name")
         }
         guard PersonalData.isValidIDNumber(body.idNumber) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "idNumber must be an 18-character resident ID number with a valid check character.", field: "idNumber")
+            throw APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "idNumber must be an 18-character resident ID number with a valid check character.",
+                field: "idNumber"
+            )
         }
         // Recorded as declared, and verified only when the verification source confirms it. The
         // answer is the same whether or not someone else holds the number, so it tells nobody
@@ -133,8 +156,9 @@ struct AuthController {
         let idNumber = body.idNumber.uppercased()
         let result: String
         if try await database.identity.realNameStatus(accountId: identity.accountId) == .verified,
-           let current = try await database.identity.personalData(accountId: identity.accountId),
-           current.idNumber == idNumber, current.name == name {
+            let current = try await database.identity.personalData(accountId: identity.accountId),
+            current.idNumber == idNumber, current.name == name
+        {
             result = "unchanged"
         } else if (try? await service.verifier.confirms(name: name, idNumber: idNumber)) == true {
             do {

@@ -1,9 +1,9 @@
-import Logging
 import Foundation
 import HTTPTypes
 import HealthCloudDomain
 import HealthCloudStorage
 import Hummingbird
+import Logging
 
 /// Turns `Authorization: Bearer <access token>` into an ``Identity``, or a distinct 401:
 /// `unauthenticated` (no token), `token_invalid`, `token_expired` (refresh and retry),
@@ -18,10 +18,14 @@ public struct Authenticator: Sendable {
 
     func authenticate(_ request: Request, context: AppRequestContext) async throws -> Identity {
         guard let header = request.headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer "
+            header.prefix(7).lowercased() == "bearer "
         else {
-            throw APIError(.unauthorized, code: "unauthenticated", message: "Sign in first: send Authorization: Bearer <access token>.",
-                           headers: [.wwwAuthenticate: "Bearer"])
+            throw APIError(
+                .unauthorized,
+                code: "unauthenticated",
+                message: "Sign in first: send Authorization: Bearer <access token>.",
+                headers: [.wwwAuthenticate: "Bearer"]
+            )
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         let now = clock.seconds
@@ -32,7 +36,12 @@ public struct Authenticator: Sendable {
             (lookup, stored) = (cached.lookup, cached.assignments)
         } else {
             guard let found = try await database.identity.lookupAccess(tokenHash: tokenHash) else {
-                throw APIError(.unauthorized, code: "token_invalid", message: "The access token is not valid.", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+                throw APIError(
+                    .unauthorized,
+                    code: "token_invalid",
+                    message: "The access token is not valid.",
+                    headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]
+                )
             }
             (lookup, stored) = found
             // Only a live session is worth remembering; broken seals are re-read (and audited) every time.
@@ -41,8 +50,12 @@ public struct Authenticator: Sendable {
             }
         }
         if lookup.tokenExpiresAt <= now {
-            throw APIError(.unauthorized, code: "token_expired", message: "The access token has expired; refresh it.",
-                           headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+            throw APIError(
+                .unauthorized,
+                code: "token_expired",
+                message: "The access token has expired; refresh it.",
+                headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]
+            )
         }
         let session = lookup.session
         do {
@@ -60,12 +73,22 @@ public struct Authenticator: Sendable {
         }
         for broken in stored where !broken.intact {
             context.logger.critical("role assignment seal broken", metadata: ["assignment": .stringConvertible(broken.id)])
-            try await audit.record("integrity_violation", target: "role_assignment:\(broken.id)", result: "refused", context: context,
-                                   actor: session.accountId, detail: "HMAC-SM3 seal does not match the row")
+            try await audit.record(
+                "integrity_violation",
+                target: "role_assignment:\(broken.id)",
+                result: "refused",
+                context: context,
+                actor: session.accountId,
+                detail: "HMAC-SM3 seal does not match the row"
+            )
         }
         return Identity(
-            accountId: session.accountId, accountKind: lookup.accountKind, displayName: lookup.displayName, sessionId: session.id,
-            sessionExpiresAt: session.expiresAt, idleTimeoutSeconds: session.idleTimeoutSeconds,
+            accountId: session.accountId,
+            accountKind: lookup.accountKind,
+            displayName: lookup.displayName,
+            sessionId: session.id,
+            sessionExpiresAt: session.expiresAt,
+            idleTimeoutSeconds: session.idleTimeoutSeconds,
             assignments: stored.filter(\.intact).map(\.assignment)
         )
     }

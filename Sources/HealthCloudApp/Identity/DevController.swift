@@ -1,8 +1,8 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudDomain
 import Hummingbird
+import Logging
 
 /// Demo-only helpers. Registered only when the server runs with `--demo`; elsewhere the
 /// paths do not exist (404).
@@ -26,13 +26,21 @@ struct DevController {
             // Tells the stand-in register that this person exists: their next real-name
             // submission with this name and number is verified.
             api.post("dev/identity-register", .open) { request, context in
-                struct Person: Decodable { var name: String; var idNumber: String }
+                struct Person: Decodable {
+                    var name: String
+                    var idNumber: String
+                }
                 let person = try await JSONBody.decode(Person.self, from: request, context: context)
                 guard (2...30).contains(person.name.trimmingCharacters(in: .whitespaces).count) else {
                     throw APIError(.badRequest, code: "invalid_field", message: "name must have 2 to 30 characters.", field: "name")
                 }
                 guard PersonalData.isValidIDNumber(person.idNumber) else {
-                    throw APIError(.badRequest, code: "invalid_field", message: "idNumber must be an 18-character resident ID number with a valid check character.", field: "idNumber")
+                    throw APIError(
+                        .badRequest,
+                        code: "invalid_field",
+                        message: "idNumber must be an 18-character resident ID number with a valid check character.",
+                        field: "idNumber"
+                    )
                 }
                 register.register(name: person.name, idNumber: person.idNumber)
                 return Response(status: .noContent)

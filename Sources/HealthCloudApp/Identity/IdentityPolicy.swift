@@ -1,6 +1,6 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
+import Logging
 
 /// The numbers of the identity rules (MLPS level 3 asks for lockout, idle timeout and
 /// two-factor sign-in for staff). All tunable; tests shorten them. docs/security.md lists

@@ -1,9 +1,9 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudCrypto
 import HealthCloudDomain
 import HealthCloudStorage
+import Logging
 import Synchronization
 
 /// What a successful sign-in or refresh returns.
@@ -36,8 +36,14 @@ public struct IdentityService: Sendable {
     let otpPerClient: RateLimiter
     let otpGlobal: RateLimiter
 
-    init(database: AppDatabase, policy: IdentityPolicy, clock: AppClock, sms: any SMSSender, audit: AuditTrail,
-         verifier: any IdentityVerifier = UnconfiguredIdentityVerifier()) throws {
+    init(
+        database: AppDatabase,
+        policy: IdentityPolicy,
+        clock: AppClock,
+        sms: any SMSSender,
+        audit: AuditTrail,
+        verifier: any IdentityVerifier = UnconfiguredIdentityVerifier()
+    ) throws {
         self.database = database
         self.policy = policy
         self.clock = clock
@@ -99,16 +105,40 @@ public struct IdentityService: Sendable {
         }
         let now = clock.seconds
         let index = database.protection.blindIndex("phone", phone)
-        let check = try await sessions.checkCode(phoneIndex: index, codeHash: codeHash(phone: phone, code: code), now: now, maxAttempts: policy.otpMaxAttempts)
+        let check = try await sessions.checkCode(
+            phoneIndex: index,
+            codeHash: codeHash(phone: phone, code: code),
+            now: now,
+            maxAttempts: policy.otpMaxAttempts
+        )
         guard check == .accepted else {
-            try await audit.record("patient_login", target: "phone:\(PersonalData.maskPhone(phone))", result: "failure", context: context, detail: "\(check)")
+            try await audit.record(
+                "patient_login",
+                target: "phone:\(PersonalData.maskPhone(phone))",
+                result: "failure",
+                context: context,
+                detail: "\(check)"
+            )
             throw APIError(.unauthorized, code: "invalid_code", message: "The code is wrong or has expired; request a new one.", field: "code")
         }
         let (accountId, created) = try await identity.findOrCreatePatient(phone: phone, now: now)
-        let tokens = try await openSession(accountId: accountId, kind: "patient", now: now,
-                                           lifetime: policy.patientSessionSeconds, idle: 0, context: context)
-        try await audit.record("patient_login", target: "account:\(accountId)", result: "success", context: context,
-                               actor: accountId, role: "patient", detail: created ? "registered" : "")
+        let tokens = try await openSession(
+            accountId: accountId,
+            kind: "patient",
+            now: now,
+            lifetime: policy.patientSessionSeconds,
+            idle: 0,
+            context: context
+        )
+        try await audit.record(
+            "patient_login",
+            target: "account:\(accountId)",
+            result: "success",
+            context: context,
+            actor: accountId,
+            role: "patient",
+            detail: created ? "registered" : ""
+        )
         return tokens
     }
 
@@ -141,12 +171,24 @@ public struct IdentityService: Sendable {
             _ = verifyPassword(password, against: decoyHash)
             switch refusal {
             case .locked(let until):
-                try await audit.record("staff_login", target: target, result: "locked", context: context, actor: credentials?.accountId,
-                                       role: credentials == nil ? nil : "staff")
+                try await audit.record(
+                    "staff_login",
+                    target: target,
+                    result: "locked",
+                    context: context,
+                    actor: credentials?.accountId,
+                    role: credentials == nil ? nil : "staff"
+                )
                 throw Self.locked(until: until, now: now)
             case .throttled(let wait):
-                try await audit.record("staff_login", target: target, result: "throttled", context: context, actor: credentials?.accountId,
-                                       role: credentials == nil ? nil : "staff")
+                try await audit.record(
+                    "staff_login",
+                    target: target,
+                    result: "throttled",
+                    context: context,
+                    actor: credentials?.accountId,
+                    role: credentials == nil ? nil : "staff"
+                )
                 throw Self.accountThrottled(retryAfter: wait)
             }
         }
@@ -155,18 +197,40 @@ public struct IdentityService: Sendable {
             try await failStaff(username: username, accountId: nil, recognised: false, action: "staff_login", context: context, now: now)
         }
         guard verifyPassword(password, against: credentials.passwordHash) else {
-            try await failStaff(username: username, accountId: credentials.accountId, recognised: recognised, action: "staff_login", context: context, now: now)
+            try await failStaff(
+                username: username,
+                accountId: credentials.accountId,
+                recognised: recognised,
+                action: "staff_login",
+                context: context,
+                now: now
+            )
         }
         if hasher.needsRehash(credentials.passwordHash) {
             try await identity.setPasswordHash(accountId: credentials.accountId, hash: try hasher.hash(password))
         }
         let token = Self.newToken("hcm")
-        try await sessions.insertToken(hash: DataProtection.tokenHash(token), kind: .mfa, accountId: credentials.accountId,
-                                       sessionId: nil, expiresAt: now + policy.mfaTokenSeconds, now: now)
-        try await audit.record("staff_login", target: "account:\(credentials.accountId)", result: "password_ok", context: context,
-                               actor: credentials.accountId, role: "staff")
-        return MFAChallenge(mfaToken: token, expiresIn: policy.mfaTokenSeconds,
-                            enrolmentRequired: !(credentials.totpConfirmed && credentials.totpSecret != nil))
+        try await sessions.insertToken(
+            hash: DataProtection.tokenHash(token),
+            kind: .mfa,
+            accountId: credentials.accountId,
+            sessionId: nil,
+            expiresAt: now + policy.mfaTokenSeconds,
+            now: now
+        )
+        try await audit.record(
+            "staff_login",
+            target: "account:\(credentials.accountId)",
+            result: "password_ok",
+            context: context,
+            actor: credentials.accountId,
+            role: "staff"
+        )
+        return MFAChallenge(
+            mfaToken: token,
+            expiresIn: policy.mfaTokenSeconds,
+            enrolmentRequired: !(credentials.totpConfirmed && credentials.totpSecret != nil)
+        )
     }
 
     /// One PBKDF2 evaluation, also for a stored value that is not a hash (the decoy stands in).
@@ -188,7 +252,11 @@ public struct IdentityService: Sendable {
         let (accountId, _) = try await pendingMFA(mfaToken)
         guard let credentials = try await identity.staffCredentials(accountId: accountId) else { throw Self.invalidMFAToken }
         guard !(credentials.totpConfirmed && credentials.totpSecret != nil) else {
-            throw APIError(.conflict, code: "already_enrolled", message: "This account already has an authenticator; ask an administrator to reset it.")
+            throw APIError(
+                .conflict,
+                code: "already_enrolled",
+                message: "This account already has an authenticator; ask an administrator to reset it."
+            )
         }
         let secret = TOTP.generateSecret()
         try await identity.setTOTPSecret(accountId: accountId, secret: secret)
@@ -201,8 +269,12 @@ public struct IdentityService: Sendable {
         let now = clock.seconds
         let (accountId, hash) = try await pendingMFA(mfaToken)
         guard let username = try await identity.account(id: accountId)?.username,
-              let credentials = try await identity.staffCredentials(username: username, client: context.clientIP, since: now - policy.recognisedClientSeconds),
-              let secret = credentials.totpSecret
+            let credentials = try await identity.staffCredentials(
+                username: username,
+                client: context.clientIP,
+                since: now - policy.recognisedClientSeconds
+            ),
+            let secret = credentials.totpSecret
         else {
             throw APIError(.conflict, code: "enrolment_required", message: "Enrol an authenticator first.")
         }
@@ -215,15 +287,29 @@ public struct IdentityService: Sendable {
         case nil: break
         }
         guard let counter = TOTP(secret: secret).matchingCounter(for: code, at: clock.now),
-              try await identity.acceptTOTPCounter(accountId: accountId, counter: counter, confirm: true)
+            try await identity.acceptTOTPCounter(accountId: accountId, counter: counter, confirm: true)
         else {
-            try await failStaff(username: username, accountId: accountId, recognised: recognised, action: "staff_mfa", context: context, now: now,
-                                code: "invalid_code", message: "The authenticator code is wrong.")
+            try await failStaff(
+                username: username,
+                accountId: accountId,
+                recognised: recognised,
+                action: "staff_mfa",
+                context: context,
+                now: now,
+                code: "invalid_code",
+                message: "The authenticator code is wrong."
+            )
         }
         guard try await sessions.consume(hash: hash, now: now) else { throw Self.invalidMFAToken }
         guardian.succeed(username: username, client: context.clientIP)
-        let tokens = try await openSession(accountId: accountId, kind: "staff", now: now, lifetime: policy.staffSessionSeconds,
-                                           idle: policy.staffIdleSeconds, context: context)
+        let tokens = try await openSession(
+            accountId: accountId,
+            kind: "staff",
+            now: now,
+            lifetime: policy.staffSessionSeconds,
+            idle: policy.staffIdleSeconds,
+            context: context
+        )
         try await audit.record("staff_login", target: "account:\(accountId)", result: "success", context: context, actor: accountId, role: "staff")
         return tokens
     }
@@ -240,23 +326,50 @@ public struct IdentityService: Sendable {
     /// in from, for the username. Sessions stay open: a failure proves nothing against the
     /// owner, and ending them would hand anyone who knows a username a way to sign its owner out.
     private func failStaff(
-        username: String, accountId: Int?, recognised: Bool, action: String, context: AppRequestContext, now: Int64,
-        code: String = "invalid_credentials", message: String = "The username or password is incorrect."
+        username: String,
+        accountId: Int?,
+        recognised: Bool,
+        action: String,
+        context: AppRequestContext,
+        now: Int64,
+        code: String = "invalid_credentials",
+        message: String = "The username or password is incorrect."
     ) async throws -> Never {
         let lockedUntil = guardian.fail(username: username, client: context.clientIP, recognised: recognised, now: now, nowMillis: nowMillis)
         let target = accountId.map { "account:\($0)" } ?? "username:\(username.prefix(64))"
-        try await audit.record(action, target: target, result: lockedUntil == nil ? "failure" : "locked", context: context,
-                               actor: accountId, role: accountId == nil ? nil : "staff", detail: accountId == nil ? "unknown account" : "")
+        try await audit.record(
+            action,
+            target: target,
+            result: lockedUntil == nil ? "failure" : "locked",
+            context: context,
+            actor: accountId,
+            role: accountId == nil ? nil : "staff",
+            detail: accountId == nil ? "unknown account" : ""
+        )
         if let lockedUntil { throw Self.locked(until: lockedUntil, now: now) }
         throw APIError(.unauthorized, code: code, message: message)
     }
 
     // MARK: Sessions
 
-    private func openSession(accountId: Int, kind: String, now: Int64, lifetime: Int64, idle: Int64, context: AppRequestContext) async throws -> TokenPair {
+    private func openSession(
+        accountId: Int,
+        kind: String,
+        now: Int64,
+        lifetime: Int64,
+        idle: Int64,
+        context: AppRequestContext
+    ) async throws -> TokenPair {
         let sessionId = Base64URL.encode(SecureRandom.bytes(18))
-        try await sessions.createSession(id: sessionId, accountId: accountId, kind: kind, now: now, expiresAt: now + lifetime,
-                                         idleTimeout: idle, clientIP: context.clientIP)
+        try await sessions.createSession(
+            id: sessionId,
+            accountId: accountId,
+            kind: kind,
+            now: now,
+            expiresAt: now + lifetime,
+            idleTimeout: idle,
+            clientIP: context.clientIP
+        )
         return try await issueTokens(accountId: accountId, sessionId: sessionId, sessionExpiresAt: now + lifetime, now: now)
     }
 
@@ -264,10 +377,22 @@ public struct IdentityService: Sendable {
         let access = Self.newToken("hca")
         let refresh = Self.newToken("hcr")
         let accessExpiry = min(now + policy.accessTokenSeconds, sessionExpiresAt)
-        try await sessions.insertToken(hash: DataProtection.tokenHash(access), kind: .access, accountId: accountId, sessionId: sessionId,
-                                       expiresAt: accessExpiry, now: now)
-        try await sessions.insertToken(hash: DataProtection.tokenHash(refresh), kind: .refresh, accountId: accountId, sessionId: sessionId,
-                                       expiresAt: sessionExpiresAt, now: now)
+        try await sessions.insertToken(
+            hash: DataProtection.tokenHash(access),
+            kind: .access,
+            accountId: accountId,
+            sessionId: sessionId,
+            expiresAt: accessExpiry,
+            now: now
+        )
+        try await sessions.insertToken(
+            hash: DataProtection.tokenHash(refresh),
+            kind: .refresh,
+            accountId: accountId,
+            sessionId: sessionId,
+            expiresAt: sessionExpiresAt,
+            now: now
+        )
         return TokenPair(accessToken: access, refreshToken: refresh, expiresIn: accessExpiry - now)
     }
 
@@ -277,14 +402,23 @@ public struct IdentityService: Sendable {
         let now = clock.seconds
         let hash = DataProtection.tokenHash(refreshToken)
         guard let token = try await sessions.token(hash: hash), token.kind == .refresh, let sessionId = token.sessionId,
-              let session = try await sessions.session(id: sessionId)
+            let session = try await sessions.session(id: sessionId)
         else { throw Self.invalidToken }
         if token.usedAt != nil {
             try await sessions.revokeSession(id: sessionId, reason: "refresh_token_reused", now: now)
-            try await audit.record("refresh_reuse", target: "session:\(sessionId.prefix(8))", result: "session_revoked", context: context,
-                                   actor: token.accountId, role: "session-holder")
-            throw APIError(.unauthorized, code: "refresh_token_reused",
-                           message: "This refresh token was already used; the session is closed. Sign in again.")
+            try await audit.record(
+                "refresh_reuse",
+                target: "session:\(sessionId.prefix(8))",
+                result: "session_revoked",
+                context: context,
+                actor: token.accountId,
+                role: "session-holder"
+            )
+            throw APIError(
+                .unauthorized,
+                code: "refresh_token_reused",
+                message: "This refresh token was already used; the session is closed. Sign in again."
+            )
         }
         try Self.checkSessionAlive(session, now: now)
         guard try await sessions.consume(hash: hash, now: now) else {
@@ -323,36 +457,61 @@ public struct IdentityService: Sendable {
 
     static let invalidCredentials = APIError(.unauthorized, code: "invalid_credentials", message: "The username or password is incorrect.")
     static let invalidToken = APIError(.unauthorized, code: "token_invalid", message: "The token is not valid. Sign in again.")
-    static let invalidMFAToken = APIError(.unauthorized, code: "mfa_token_invalid", message: "The sign-in step has expired or is not valid; start again.", field: "mfaToken")
+    static let invalidMFAToken = APIError(
+        .unauthorized,
+        code: "mfa_token_invalid",
+        message: "The sign-in step has expired or is not valid; start again.",
+        field: "mfaToken"
+    )
 
     static func locked(until: Int64, now: Int64) -> APIError {
-        APIError(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), code: "account_locked", message: "Too many failed attempts; the account is locked for \(max(1, (until - now + 59) / 60)) minutes.",
-                 headers: [.retryAfter: String(max(1, until - now))])
+        APIError(
+            HTTPResponse.Status(code: 423, reasonPhrase: "Locked"),
+            code: "account_locked",
+            message: "Too many failed attempts; the account is locked for \(max(1, (until - now + 59) / 60)) minutes.",
+            headers: [.retryAfter: String(max(1, until - now))]
+        )
     }
 
     static func rateLimited(retryAfter: Int64, field: String? = "phone") -> APIError {
-        APIError(.tooManyRequests, code: "otp_rate_limited", message: "Too many codes requested; try again in \(max(1, retryAfter)) seconds.",
-                 field: field, headers: [.retryAfter: String(max(1, retryAfter))])
+        APIError(
+            .tooManyRequests,
+            code: "otp_rate_limited",
+            message: "Too many codes requested; try again in \(max(1, retryAfter)) seconds.",
+            field: field,
+            headers: [.retryAfter: String(max(1, retryAfter))]
+        )
     }
 
     /// Too many sign-in attempts from this client, or overall.
     static func signInRateLimited(retryAfter: Int64) -> APIError {
-        APIError(.tooManyRequests, code: "sign_in_rate_limited", message: "Too many sign-in attempts; try again in \(max(1, retryAfter)) seconds.",
-                 headers: [.retryAfter: String(max(1, retryAfter))])
+        APIError(
+            .tooManyRequests,
+            code: "sign_in_rate_limited",
+            message: "Too many sign-in attempts; try again in \(max(1, retryAfter)) seconds.",
+            headers: [.retryAfter: String(max(1, retryAfter))]
+        )
     }
 
     /// Too many failures for this username from elsewhere: slowed for clients it has not signed in from.
     static func accountThrottled(retryAfter: Int64) -> APIError {
-        APIError(.tooManyRequests, code: "sign_in_throttled",
-                 message: "Too many failed sign-ins for this username; try again in \(max(1, retryAfter)) seconds.",
-                 headers: [.retryAfter: String(max(1, retryAfter))])
+        APIError(
+            .tooManyRequests,
+            code: "sign_in_throttled",
+            message: "Too many failed sign-ins for this username; try again in \(max(1, retryAfter)) seconds.",
+            headers: [.retryAfter: String(max(1, retryAfter))]
+        )
     }
 }
 
 extension IdentityService {
     static func checkSessionAlive(_ session: SessionRepository.Session, now: Int64) throws {
         if session.revokedAt != nil {
-            throw APIError(.unauthorized, code: "session_revoked", message: "This session was closed (\(session.revokedReason ?? "revoked")). Sign in again.")
+            throw APIError(
+                .unauthorized,
+                code: "session_revoked",
+                message: "This session was closed (\(session.revokedReason ?? "revoked")). Sign in again."
+            )
         }
         if session.expiresAt <= now {
             throw APIError(.unauthorized, code: "session_expired", message: "This session has ended. Sign in again.")

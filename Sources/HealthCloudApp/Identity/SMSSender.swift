@@ -1,6 +1,6 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
+import Logging
 import Synchronization
 
 /// Sends text messages to phones. Production plugs in the government SMS gateway; there is

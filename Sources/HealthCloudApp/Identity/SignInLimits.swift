@@ -16,7 +16,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let count = Int(parts[0]), let seconds = Int64(parts[1]), count >= 1, seconds >= 1,
-              count <= 1_000_000, seconds <= 86_400 * 30
+            count <= 1_000_000, seconds <= 86_400 * 30
         else { return nil }
         self.init(count, per: seconds)
     }

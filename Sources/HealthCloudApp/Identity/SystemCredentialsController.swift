@@ -51,20 +51,50 @@ struct SystemCredentialsController {
         let now = clock.seconds
         let username = "system.\(body.campusId).\(Hex.encode(SecureRandom.bytes(4)))"
         let accountId = try await database.identity.createStaff(
-            username: username, displayName: name, passwordHash: "!system-credential",
-            totpSecret: nil, totpConfirmed: false,
-            assignments: [RoleAssignment(role: .reporter, scope: .campus(body.campusId))], now: now)
+            username: username,
+            displayName: name,
+            passwordHash: "!system-credential",
+            totpSecret: nil,
+            totpConfirmed: false,
+            assignments: [RoleAssignment(role: .reporter, scope: .campus(body.campusId))],
+            now: now
+        )
         let sessionId = Base64URL.encode(SecureRandom.bytes(18))
-        try await database.sessions.createSession(id: sessionId, accountId: accountId, kind: "system", now: now,
-                                                  expiresAt: now + Self.lifetime, idleTimeout: 0, clientIP: context.clientIP)
+        try await database.sessions.createSession(
+            id: sessionId,
+            accountId: accountId,
+            kind: "system",
+            now: now,
+            expiresAt: now + Self.lifetime,
+            idleTimeout: 0,
+            clientIP: context.clientIP
+        )
         let token = "hcs_\(Base64URL.encode(SecureRandom.bytes(32)))"
-        try await database.sessions.insertToken(hash: DataProtection.tokenHash(token), kind: .access, accountId: accountId, sessionId: sessionId,
-                                                expiresAt: now + Self.lifetime, now: now)
-        try await audit.record("system_credential_issue", target: "account:\(accountId)", result: "success", context: context,
-                               detail: "reporter@campus:\(body.campusId) \(name)")
-        var response = try JSONResponse.encode(Issued(accountId: accountId, username: username, scope: Scope.campus(body.campusId).description,
-                                                      token: token, expiresAt: Date(timeIntervalSince1970: TimeInterval(now + Self.lifetime))),
-                                               status: .created)
+        try await database.sessions.insertToken(
+            hash: DataProtection.tokenHash(token),
+            kind: .access,
+            accountId: accountId,
+            sessionId: sessionId,
+            expiresAt: now + Self.lifetime,
+            now: now
+        )
+        try await audit.record(
+            "system_credential_issue",
+            target: "account:\(accountId)",
+            result: "success",
+            context: context,
+            detail: "reporter@campus:\(body.campusId) \(name)"
+        )
+        var response = try JSONResponse.encode(
+            Issued(
+                accountId: accountId,
+                username: username,
+                scope: Scope.campus(body.campusId).description,
+                token: token,
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(now + Self.lifetime))
+            ),
+            status: .created
+        )
         response.headers[.cacheControl] = "no-store"
         return response
     }

@@ -29,7 +29,9 @@ struct AppointmentsController {
         let appointments = database.appointments
         return ScopeRule(name: "appointment-patient:id") { _, context, _ in
             let id = try RequestParameters.positiveInteger("id", in: context)
-            guard let owner = try await appointments.owner(ofAppointment: id) else { throw APIError.notFound("appointment_not_found", "There is no appointment \(id).") }
+            guard let owner = try await appointments.owner(ofAppointment: id) else {
+                throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")
+            }
             return ScopePath(patientId: owner.patientId)
         }
     }
@@ -96,26 +98,67 @@ struct AppointmentsController {
     @Sendable func book(_ request: Request, context: AppRequestContext) async throws -> Response {
         let patientId = try context.requireIdentity().requirePatientId()
         let body = try await JSONBody.decode(Booking.self, from: request, context: context)
-        guard body.slotId >= 1 else { throw APIError(.badRequest, code: "invalid_field", message: "slotId must be a positive integer.", field: "slotId") }
-        guard body.precheckId >= 1 else { throw APIError(.badRequest, code: "invalid_field", message: "precheckId must be a positive integer.", field: "precheckId") }
+        guard body.slotId >= 1 else {
+            throw APIError(.badRequest, code: "invalid_field", message: "slotId must be a positive integer.", field: "slotId")
+        }
+        guard body.precheckId >= 1 else {
+            throw APIError(.badRequest, code: "invalid_field", message: "precheckId must be a positive integer.", field: "precheckId")
+        }
         switch try await database.appointments.book(patientId: patientId, slotId: body.slotId, precheckId: body.precheckId, now: clock.seconds) {
         case .booked(let appointment):
-            return try JSONResponse.encode(AppointmentView(appointment), status: .created, headers: [.location: "/api/v1/appointments/\(appointment.id)"])
+            return try JSONResponse.encode(
+                AppointmentView(appointment),
+                status: .created,
+                headers: [.location: "/api/v1/appointments/\(appointment.id)"]
+            )
         case .slotNotFound: throw APIError(.notFound, code: "slot_not_found", message: "There is no slot \(body.slotId).", field: "slotId")
-        case .precheckNotFound: throw APIError(.notFound, code: "precheck_not_found", message: "You have no pre-check \(body.precheckId).", field: "precheckId")
-        case .slotFull: throw APIError(.conflict, code: "slot_full", message: "Slot \(body.slotId) is fully booked; choose another window or site.", field: "slotId")
-        case .slotEnded: throw APIError(.unprocessableContent, code: "slot_ended", message: "Slot \(body.slotId) is over; choose a later window.", field: "slotId")
+        case .precheckNotFound:
+            throw APIError(.notFound, code: "precheck_not_found", message: "You have no pre-check \(body.precheckId).", field: "precheckId")
+        case .slotFull:
+            throw APIError(
+                .conflict,
+                code: "slot_full",
+                message: "Slot \(body.slotId) is fully booked; choose another window or site.",
+                field: "slotId"
+            )
+        case .slotEnded:
+            throw APIError(.unprocessableContent, code: "slot_ended", message: "Slot \(body.slotId) is over; choose a later window.", field: "slotId")
         case .precheckExpired:
-            throw APIError(.unprocessableContent, code: "precheck_expired", message: "Pre-check \(body.precheckId) is older than 24 hours; answer it again.", field: "precheckId")
+            throw APIError(
+                .unprocessableContent,
+                code: "precheck_expired",
+                message: "Pre-check \(body.precheckId) is older than 24 hours; answer it again.",
+                field: "precheckId"
+            )
         case .notReferring:
-            throw APIError(.unprocessableContent, code: "precheck_not_referring", message: "Pre-check \(body.precheckId) advises home care: no visit is needed.", field: "precheckId")
+            throw APIError(
+                .unprocessableContent,
+                code: "precheck_not_referring",
+                message: "Pre-check \(body.precheckId) advises home care: no visit is needed.",
+                field: "precheckId"
+            )
         case .emergency:
-            throw APIError(.unprocessableContent, code: "precheck_emergency", message: "Pre-check \(body.precheckId) found danger signs: call 120 now instead of booking.", field: "precheckId")
+            throw APIError(
+                .unprocessableContent,
+                code: "precheck_emergency",
+                message: "Pre-check \(body.precheckId) found danger signs: call 120 now instead of booking.",
+                field: "precheckId"
+            )
         case .siteNotSuitable(let level, let kind):
-            throw APIError(.unprocessableContent, code: "site_not_suitable",
-                           message: "A \(level.rawValue) triage is seen at \(level.bookableSites.map(\.rawValue).joined(separator: " or ")), not at a \(kind.rawValue).", field: "slotId")
+            throw APIError(
+                .unprocessableContent,
+                code: "site_not_suitable",
+                message:
+                    "A \(level.rawValue) triage is seen at \(level.bookableSites.map(\.rawValue).joined(separator: " or ")), not at a \(kind.rawValue).",
+                field: "slotId"
+            )
         case .alreadyBooked(let existing):
-            throw APIError(.conflict, code: "appointment_exists", message: "You already have appointment \(existing) that day; cancel it to book another.", field: "slotId")
+            throw APIError(
+                .conflict,
+                code: "appointment_exists",
+                message: "You already have appointment \(existing) that day; cancel it to book another.",
+                field: "slotId"
+            )
         }
     }
 
@@ -131,12 +174,16 @@ struct AppointmentsController {
         let offset = try RequestParameters.nonNegativeInteger("offset", in: request) ?? 0
         guard offset <= 1_000_000 else { throw APIError.invalidParameter("offset", "offset must be at most 1000000.") }
         let appointments = try await database.appointments.appointments(patientId: patientId, limit: limit, offset: offset)
-        return try JSONResponse.encode(AppointmentList(appointments: appointments.map(AppointmentView.init), next: appointments.count == limit ? offset + limit : nil))
+        return try JSONResponse.encode(
+            AppointmentList(appointments: appointments.map(AppointmentView.init), next: appointments.count == limit ? offset + limit : nil)
+        )
     }
 
     func appointment(_ context: AppRequestContext) async throws -> AppointmentRepository.Appointment {
         let id = try RequestParameters.positiveInteger("id", in: context)
-        guard let appointment = try await database.appointments.appointment(id: id) else { throw APIError.notFound("appointment_not_found", "There is no appointment \(id).") }
+        guard let appointment = try await database.appointments.appointment(id: id) else {
+            throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")
+        }
         return appointment
     }
 
@@ -152,7 +199,8 @@ struct AppointmentsController {
             try await audit.record("appointment_cancel", target: "appointment:\(id)", result: "success", context: context)
             return try JSONResponse.encode(AppointmentView(appointment))
         case .notFound: throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")
-        case .checkedIn: throw APIError(.conflict, code: "appointment_checked_in", message: "Appointment \(id) is checked in; it cannot be cancelled.")
+        case .checkedIn:
+            throw APIError(.conflict, code: "appointment_checked_in", message: "Appointment \(id) is checked in; it cannot be cancelled.")
         case .noShow: throw APIError(.conflict, code: "appointment_no_show", message: "Appointment \(id) was released as a no-show.")
         }
     }
@@ -170,8 +218,10 @@ struct AppointmentsController {
     func passOf(_ context: AppRequestContext) async throws -> (AppointmentRepository.Appointment, String) {
         let appointment = try await appointment(context)
         switch appointment.status {
-        case .cancelled: throw APIError(.gone, code: "appointment_cancelled", message: "Appointment \(appointment.id) was cancelled; its pass is void.")
-        case .noShow: throw APIError(.gone, code: "appointment_no_show", message: "Appointment \(appointment.id) was released as a no-show; its pass is void.")
+        case .cancelled:
+            throw APIError(.gone, code: "appointment_cancelled", message: "Appointment \(appointment.id) was cancelled; its pass is void.")
+        case .noShow:
+            throw APIError(.gone, code: "appointment_no_show", message: "Appointment \(appointment.id) was released as a no-show; its pass is void.")
         case .booked, .checkedIn: break
         }
         guard let token = appointment.passToken else { throw APIError.notFound("pass_not_found", "Appointment \(appointment.id) has no pass.") }
@@ -183,8 +233,16 @@ struct AppointmentsController {
     @Sendable func pass(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (appointment, token) = try await passOf(context)
         let claims = appointment.pass
-        return try JSONResponse.encode(PassView(token: token, notBefore: claims.notBefore, expiresAt: claims.expiresAt, appointmentId: appointment.id,
-                                                siteId: appointment.siteId), headers: Self.noStore)
+        return try JSONResponse.encode(
+            PassView(
+                token: token,
+                notBefore: claims.notBefore,
+                expiresAt: claims.expiresAt,
+                appointmentId: appointment.id,
+                siteId: appointment.siteId
+            ),
+            headers: Self.noStore
+        )
     }
 
     @Sendable func passSVG(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -239,9 +297,16 @@ struct AppointmentsController {
 
     static func view(_ appointmentId: Int, _ history: [AppointmentRepository.Grading]) -> GradingView? {
         guard let latest = history.last else { return nil }
-        return GradingView(appointmentId: appointmentId, grade: latest.grade, routing: latest.routing, advice: latest.grade.advice,
-                           followUpDays: latest.grade.followUpDays, gradedBy: latest.gradedBy, gradedAt: latest.gradedAt,
-                           history: history.map(GradingView.Entry.init))
+        return GradingView(
+            appointmentId: appointmentId,
+            grade: latest.grade,
+            routing: latest.routing,
+            advice: latest.grade.advice,
+            followUpDays: latest.grade.followUpDays,
+            gradedBy: latest.gradedBy,
+            gradedAt: latest.gradedAt,
+            history: history.map(GradingView.Entry.init)
+        )
     }
 
     @Sendable func grade(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -249,22 +314,42 @@ struct AppointmentsController {
         let id = try RequestParameters.positiveInteger("id", in: context)
         let body = try await JSONBody.decode(GradingBody.self, from: request, context: context)
         guard let grade = PatientGrade(rawValue: body.grade) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "grade must be one of \(PatientGrade.allCases.map(\.rawValue).joined(separator: ", ")).", field: "grade")
+            throw APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "grade must be one of \(PatientGrade.allCases.map(\.rawValue).joined(separator: ", ")).",
+                field: "grade"
+            )
         }
         let note = body.note?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let note {
-            guard note.unicodeScalars.count <= 500 else { throw APIError(.badRequest, code: "invalid_field", message: "note must have at most 500 characters.", field: "note") }
+            guard note.unicodeScalars.count <= 500 else {
+                throw APIError(.badRequest, code: "invalid_field", message: "note must have at most 500 characters.", field: "note")
+            }
             guard !note.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" || $0.value == 0x7F }) else {
                 throw APIError(.badRequest, code: "invalid_field", message: "note must not contain control characters.", field: "note")
             }
         }
-        switch try await database.appointments.grade(appointmentId: id, grade: grade, note: note?.isEmpty == true ? nil : note, by: identity.accountId, now: clock.seconds) {
+        switch try await database.appointments.grade(
+            appointmentId: id,
+            grade: grade,
+            note: note?.isEmpty == true ? nil : note,
+            by: identity.accountId,
+            now: clock.seconds
+        ) {
         case .graded(_, let history):
-            try await audit.record("grading", target: "appointment:\(id)", result: "success", context: context, detail: "\(grade.rawValue) → \(grade.routing.rawValue)")
-            guard let view = Self.view(id, history) else { throw APIError.internalError }
+            try await audit.record(
+                "grading",
+                target: "appointment:\(id)",
+                result: "success",
+                context: context,
+                detail: "\(grade.rawValue) → \(grade.routing.rawValue)"
+            )
+            guard let view = Self.view(id, history) else { throw APIError.unexpected }
             return try JSONResponse.encode(view, status: .created)
         case .notFound: throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")
-        case .notCheckedIn: throw APIError(.conflict, code: "not_checked_in", message: "Appointment \(id) is not checked in; grade patients you have seen.")
+        case .notCheckedIn:
+            throw APIError(.conflict, code: "not_checked_in", message: "Appointment \(id) is not checked in; grade patients you have seen.")
         }
     }
 

@@ -16,14 +16,21 @@ struct CheckInController {
         api.post("checkins:batch", .roles(.kiosk), use: checkInBatch)
     }
 
-
     /// The sites a kiosk account stands at.
     func kioskSites(_ identity: Identity) throws -> Set<Int> {
-        let sites = Set(identity.assignments.compactMap { assignment -> Int? in
-            guard assignment.role == .kiosk, case .site(let id) = assignment.scope else { return nil }
-            return id
-        })
-        guard !sites.isEmpty else { throw APIError(.forbidden, code: "forbidden_scope", message: "A kiosk account must be bound to a site (scope site:ID) to check passes in.") }
+        let sites = Set(
+            identity.assignments.compactMap { assignment -> Int? in
+                guard assignment.role == .kiosk, case .site(let id) = assignment.scope else { return nil }
+                return id
+            }
+        )
+        guard !sites.isEmpty else {
+            throw APIError(
+                .forbidden,
+                code: "forbidden_scope",
+                message: "A kiosk account must be bound to a site (scope site:ID) to check passes in."
+            )
+        }
         return sites
     }
 
@@ -33,26 +40,56 @@ struct CheckInController {
 
     /// Signature, type and window of a pass as of `at`, then the kiosk's site.
     func verify(_ token: String, at: Int64, sites: Set<Int>) throws -> VisitPassClaims {
-        guard token.utf8.count <= 2048 else { throw Self.passError(.unprocessableContent, "pass_malformed", "The pass is longer than any visit pass.") }
+        guard token.utf8.count <= 2048 else {
+            throw Self.passError(.unprocessableContent, "pass_malformed", "The pass is longer than any visit pass.")
+        }
         let claims: [String: Any]
         do {
-            claims = try SignedToken.verify(token, publicKeys: database.protection.keys.verificationKeys, now: Date(timeIntervalSince1970: TimeInterval(at)),
-                                            expectedType: VisitPassClaims.type)
+            claims = try SignedToken.verify(
+                token,
+                publicKeys: database.protection.keys.verificationKeys,
+                now: Date(timeIntervalSince1970: TimeInterval(at)),
+                expectedType: VisitPassClaims.type
+            )
         } catch let error as SignedToken.VerificationError {
             switch error {
             case .malformed(let why): throw Self.passError(.unprocessableContent, "pass_malformed", "Not a visit pass: \(why).")
             case .wrongType(_, let found): throw Self.passError(.unprocessableContent, "pass_malformed", "A \(found) token is not a visit pass.")
-            case .unknownKey(let kid): throw Self.passError(.unprocessableContent, "pass_invalid_signature", "The pass was signed by key \(kid), which this network never published.")
-            case .badSignature: throw Self.passError(.unprocessableContent, "pass_invalid_signature", "The pass's signature does not match its content: it was altered or forged.")
+            case .unknownKey(let kid):
+                throw Self.passError(
+                    .unprocessableContent,
+                    "pass_invalid_signature",
+                    "The pass was signed by key \(kid), which this network never published."
+                )
+            case .badSignature:
+                throw Self.passError(
+                    .unprocessableContent,
+                    "pass_invalid_signature",
+                    "The pass's signature does not match its content: it was altered or forged."
+                )
             case .notYetValid(let from):
-                throw Self.passError(.unprocessableContent, "pass_not_yet_valid", "The pass is valid from \(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(from)))); come back then.")
+                throw Self.passError(
+                    .unprocessableContent,
+                    "pass_not_yet_valid",
+                    "The pass is valid from \(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(from)))); come back then."
+                )
             case .expired(let at):
-                throw Self.passError(.unprocessableContent, "pass_expired", "The pass expired at \(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(at)))); book again.")
+                throw Self.passError(
+                    .unprocessableContent,
+                    "pass_expired",
+                    "The pass expired at \(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(at)))); book again."
+                )
             }
         }
-        guard let pass = VisitPassClaims(verified: claims) else { throw Self.passError(.unprocessableContent, "pass_malformed", "The pass lacks its appointment, site or id.") }
+        guard let pass = VisitPassClaims(verified: claims) else {
+            throw Self.passError(.unprocessableContent, "pass_malformed", "The pass lacks its appointment, site or id.")
+        }
         guard sites.contains(pass.siteId) else {
-            throw Self.passError(.unprocessableContent, "pass_wrong_site", "This pass is for site \(pass.siteId), not this kiosk's; send the patient there.")
+            throw Self.passError(
+                .unprocessableContent,
+                "pass_wrong_site",
+                "This pass is for site \(pass.siteId), not this kiosk's; send the patient there."
+            )
         }
         return pass
     }
@@ -64,11 +101,18 @@ struct CheckInController {
         case .unknownAppointment: passError(.conflict, "pass_cancelled", "The pass's appointment no longer exists.")
         case .cancelled: passError(.conflict, "pass_cancelled", "The appointment of this pass was cancelled.")
         case .alreadyUsed(let appointment):
-            passError(.conflict, "pass_already_used", "This pass was checked in at \(appointment.checkedInAt.map { Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval($0))) } ?? "an earlier scan") (queue number \(appointment.queueNumber.map(String.init) ?? "?")).")
+            passError(
+                .conflict,
+                "pass_already_used",
+                "This pass was checked in at \(appointment.checkedInAt.map { Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval($0))) } ?? "an earlier scan") (queue number \(appointment.queueNumber.map(String.init) ?? "?"))."
+            )
         case .released: passError(.unprocessableContent, "pass_expired", "The appointment was released as a no-show; book again.")
         case .scannedBeforeBooking(let bookedAt):
-            passError(.unprocessableContent, "scan_time_invalid",
-                      "scannedAt is before the appointment was booked (\(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(bookedAt))))): kiosk clock?")
+            passError(
+                .unprocessableContent,
+                "scan_time_invalid",
+                "scannedAt is before the appointment was booked (\(Timestamp.iso8601(Date(timeIntervalSince1970: TimeInterval(bookedAt))))): kiosk clock?"
+            )
         }
     }
 
@@ -94,7 +138,12 @@ struct CheckInController {
         do {
             pass = try verify(token, at: now, sites: sites)
         } catch let error as APIError {
-            try await audit.record("checkin", target: "site:\(sites.sorted().map(String.init).joined(separator: ","))", result: error.code, context: context)
+            try await audit.record(
+                "checkin",
+                target: "site:\(sites.sorted().map(String.init).joined(separator: ","))",
+                result: error.code,
+                context: context
+            )
             throw error
         }
         let outcome = try await database.appointments.checkIn(pass, by: identity.accountId, at: now, now: now)
@@ -102,10 +151,24 @@ struct CheckInController {
             try await audit.record("checkin", target: "appointment:\(pass.appointmentId)", result: refusal.code, context: context)
             throw refusal
         }
-        guard case .checkedIn(let appointment) = outcome else { throw APIError.internalError }
-        try await audit.record("checkin", target: "appointment:\(appointment.id)", result: "success", context: context, detail: "queue \(appointment.queueNumber ?? 0)")
-        return try JSONResponse.encode(CheckInView(appointmentId: appointment.id, siteId: appointment.siteId, queueNumber: appointment.queueNumber ?? 0,
-                                                   checkedInAt: appointment.checkedInAt ?? now, start: appointment.start, end: appointment.end))
+        guard case .checkedIn(let appointment) = outcome else { throw APIError.unexpected }
+        try await audit.record(
+            "checkin",
+            target: "appointment:\(appointment.id)",
+            result: "success",
+            context: context,
+            detail: "queue \(appointment.queueNumber ?? 0)"
+        )
+        return try JSONResponse.encode(
+            CheckInView(
+                appointmentId: appointment.id,
+                siteId: appointment.siteId,
+                queueNumber: appointment.queueNumber ?? 0,
+                checkedInAt: appointment.checkedInAt ?? now,
+                start: appointment.start,
+                end: appointment.end
+            )
+        )
     }
 
     struct OfflineScan: Decodable {
@@ -145,8 +208,14 @@ struct CheckInController {
         // Oldest scan first: queue numbers follow arrival.
         for (index, scan) in batch.checkins.enumerated().sorted(by: { ($0.element.scannedAt, $0.offset) < ($1.element.scannedAt, $1.offset) }) {
             guard scan.scannedAt <= now + 60, scan.scannedAt >= now - 86_400 else {
-                results.append(OfflineResultView(index: index, status: "rejected", code: "scan_time_invalid",
-                                                 message: "scannedAt must be within the last 24 hours and not in the future (kiosk clock?)."))
+                results.append(
+                    OfflineResultView(
+                        index: index,
+                        status: "rejected",
+                        code: "scan_time_invalid",
+                        message: "scannedAt must be within the last 24 hours and not in the future (kiosk clock?)."
+                    )
+                )
                 continue
             }
             let pass: VisitPassClaims
@@ -157,25 +226,46 @@ struct CheckInController {
                 continue
             }
             if let issuedAt = pass.issuedAt, scan.scannedAt < issuedAt - 60 {
-                results.append(OfflineResultView(index: index, status: "rejected", code: "scan_time_invalid",
-                                                 message: "scannedAt is before the pass was issued: kiosk clock?", appointmentId: pass.appointmentId))
+                results.append(
+                    OfflineResultView(
+                        index: index,
+                        status: "rejected",
+                        code: "scan_time_invalid",
+                        message: "scannedAt is before the pass was issued: kiosk clock?",
+                        appointmentId: pass.appointmentId
+                    )
+                )
                 continue
             }
-            let result = try await database.appointments.reconcileOffline(pass, by: identity.accountId, scannedAt: scan.scannedAt, now: now) { outcome in
+            let result = try await database.appointments.reconcileOffline(pass, by: identity.accountId, scannedAt: scan.scannedAt, now: now) {
+                outcome in
                 Self.refusal(outcome).map { ("rejected", $0.code) } ?? ("checked_in", nil)
             }
-            results.append(OfflineResultView(index: index, status: result.status, code: result.code,
-                                             message: result.duplicate ? "This scan was reconciled before; this is that answer." : nil,
-                                             appointmentId: pass.appointmentId, queueNumber: result.queueNumber, duplicate: result.duplicate ? true : nil))
+            results.append(
+                OfflineResultView(
+                    index: index,
+                    status: result.status,
+                    code: result.code,
+                    message: result.duplicate ? "This scan was reconciled before; this is that answer." : nil,
+                    appointmentId: pass.appointmentId,
+                    queueNumber: result.queueNumber,
+                    duplicate: result.duplicate ? true : nil
+                )
+            )
         }
         // One row per scan judged now (a repeated upload adds none): each appointment's
         // check-in or refusal is as traceable as an online one.
         let site = "site:\(sites.sorted().map(String.init).joined(separator: ","))"
-        try await audit.record(results.filter { $0.duplicate == nil }.sorted { $0.index < $1.index }.map { result in
-            (action: "checkin_offline", target: result.appointmentId.map { "appointment:\($0)" } ?? site,
-             result: result.status == "checked_in" ? "success" : (result.code ?? "rejected"),
-             detail: "scan \(result.index) at \(batch.checkins[result.index].scannedAt)" + (result.queueNumber.map { ", queue \($0)" } ?? ""))
-        }, context: context)
+        try await audit.record(
+            results.filter { $0.duplicate == nil }.sorted { $0.index < $1.index }.map { result in
+                (
+                    action: "checkin_offline", target: result.appointmentId.map { "appointment:\($0)" } ?? site,
+                    result: result.status == "checked_in" ? "success" : (result.code ?? "rejected"),
+                    detail: "scan \(result.index) at \(batch.checkins[result.index].scannedAt)" + (result.queueNumber.map { ", queue \($0)" } ?? "")
+                )
+            },
+            context: context
+        )
         return try JSONResponse.encode(OfflineResults(results: results.sorted { $0.index < $1.index }))
     }
 }

@@ -21,7 +21,9 @@ struct PreCheckController {
         let prechecks = database.prechecks
         return ScopeRule(name: "precheck:id") { _, context, _ in
             let id = try RequestParameters.positiveInteger("id", in: context)
-            guard let precheck = try await prechecks.precheck(id: id) else { throw APIError.notFound("precheck_not_found", "There is no pre-check \(id).") }
+            guard let precheck = try await prechecks.precheck(id: id) else {
+                throw APIError.notFound("precheck_not_found", "There is no pre-check \(id).")
+            }
             return ScopePath(patientId: precheck.patientId)
         }
     }
@@ -81,8 +83,12 @@ struct PreCheckController {
     /// A location the patient shares: both coordinates, on Earth.
     static func location(_ location: Location?, field: String = "location") throws -> (lat: Double, lng: Double)? {
         guard let location else { return nil }
-        guard (-90...90).contains(location.lat) else { throw APIError(.badRequest, code: "invalid_field", message: "\(field).lat must be between -90 and 90.", field: "\(field).lat") }
-        guard (-180...180).contains(location.lng) else { throw APIError(.badRequest, code: "invalid_field", message: "\(field).lng must be between -180 and 180.", field: "\(field).lng") }
+        guard (-90...90).contains(location.lat) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "\(field).lat must be between -90 and 90.", field: "\(field).lat")
+        }
+        guard (-180...180).contains(location.lng) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "\(field).lng must be between -180 and 180.", field: "\(field).lng")
+        }
         return (location.lat, location.lng)
     }
 
@@ -90,7 +96,12 @@ struct PreCheckController {
         let patientId = try context.requireIdentity().requirePatientId()
         let body = try await JSONBody.decode(Submission.self, from: request, context: context)
         let now = clock.seconds
-        switch try service.evaluate(patientId: patientId, version: body.questionnaireVersion, answers: body.answers, location: try Self.location(body.location)) {
+        switch try service.evaluate(
+            patientId: patientId,
+            version: body.questionnaireVersion,
+            answers: body.answers,
+            location: try Self.location(body.location)
+        ) {
         case .failure(let invalid):
             return try invalid.response()
         case .success(let new):
@@ -101,7 +112,9 @@ struct PreCheckController {
 
     @Sendable func detail(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try RequestParameters.positiveInteger("id", in: context)
-        guard let precheck = try await database.prechecks.precheck(id: id) else { throw APIError.notFound("precheck_not_found", "There is no pre-check \(id).") }
+        guard let precheck = try await database.prechecks.precheck(id: id) else {
+            throw APIError.notFound("precheck_not_found", "There is no pre-check \(id).")
+        }
         return try JSONResponse.encode(Answer(precheck, sites: try await service.recommendations(for: precheck, now: clock.seconds)))
     }
 

@@ -18,20 +18,37 @@ struct PreCheckService: Sendable {
     /// The questionnaire a version names, or a 422 naming the versions there are.
     static func questionnaire(version: Int) throws -> Questionnaire {
         guard let questionnaire = PreCheck.questionnaires[version] else {
-            throw APIError(.unprocessableContent, code: "questionnaire_version_unknown",
-                           message: "questionnaireVersion \(version) is unknown; the current version is \(PreCheck.current.version).",
-                           field: "questionnaireVersion")
+            throw APIError(
+                .unprocessableContent,
+                code: "questionnaire_version_unknown",
+                message: "questionnaireVersion \(version) is unknown; the current version is \(PreCheck.current.version).",
+                field: "questionnaireVersion"
+            )
         }
         return questionnaire
     }
 
     /// Validates and triages; stores through `store` (the caller's transaction, for a mutation).
-    func evaluate(patientId: Int, version: Int, answers: [String: JSONValue], location: (lat: Double, lng: Double)?) throws -> Result<PreCheckRepository.NewPreCheck, InvalidAnswers> {
+    func evaluate(
+        patientId: Int,
+        version: Int,
+        answers: [String: JSONValue],
+        location: (lat: Double, lng: Double)?
+    ) throws -> Result<PreCheckRepository.NewPreCheck, InvalidAnswers> {
         let questionnaire = try Self.questionnaire(version: version)
         let problems = questionnaire.problems(answers)
         guard problems.isEmpty else { return .failure(InvalidAnswers(problems: problems)) }
-        return .success(PreCheckRepository.NewPreCheck(patientId: patientId, questionnaireVersion: version, ruleTableVersion: rules.version,
-                                                       answers: answers, outcome: rules.triage(answers), latitude: location?.lat, longitude: location?.lng))
+        return .success(
+            PreCheckRepository.NewPreCheck(
+                patientId: patientId,
+                questionnaireVersion: version,
+                ruleTableVersion: rules.version,
+                answers: answers,
+                outcome: rules.triage(answers),
+                latitude: location?.lat,
+                longitude: location?.lng
+            )
+        )
     }
 
     func recommendations(for precheck: PreCheckRepository.PreCheck, now: Int64) async throws -> [SiteCatalog.View] {
@@ -54,7 +71,9 @@ struct InvalidAnswers: Error, Sendable {
     }
 
     func response() throws -> Response {
-        try JSONResponse.encode(Body(error: .init(code: "invalid_answers", message: message, field: "answers.\(problems[0].linkId)"), problems: problems),
-                                status: .unprocessableContent)
+        try JSONResponse.encode(
+            Body(error: .init(code: "invalid_answers", message: message, field: "answers.\(problems[0].linkId)"), problems: problems),
+            status: .unprocessableContent
+        )
     }
 }

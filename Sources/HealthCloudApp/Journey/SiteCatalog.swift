@@ -63,7 +63,8 @@ final class SiteCatalog: Sendable {
 
     /// Sites of `kinds` (in that order of preference), those with a free place today first,
     /// then by distance when a location is known, else by free places.
-    func ranked(kinds: [SiteKind], districtCode: String? = nil, location: (lat: Double, lng: Double)?, limit: Int, now: Int64) async throws -> [View] {
+    func ranked(kinds: [SiteKind], districtCode: String? = nil, location: (lat: Double, lng: Double)?, limit: Int, now: Int64) async throws -> [View]
+    {
         let candidates = try await all().filter { kinds.contains($0.kind) && (districtCode == nil || $0.districtCode == districtCode) }
         let today = Day(shanghaiTimeOf: now)
         let free = try await database.sites.freePlaces(of: candidates, on: today, now: now)
@@ -71,23 +72,43 @@ final class SiteCatalog: Sendable {
         let views = candidates.map { site -> View in
             let schedule = site.schedule
             let figure = figures[site.campusId]
-            let distance = location.map { ((Geo.distanceKm(lat1: $0.lat, lng1: $0.lng, lat2: site.latitude, lng2: site.longitude) * 100).rounded()) / 100 }
-            return View(id: site.id, kind: site.kind, name: site.name, campusId: site.campusId, campusName: site.campusName,
-                        institutionName: site.institutionName, districtCode: site.districtCode, latitude: site.latitude, longitude: site.longitude,
-                        distanceKm: distance, hours: schedule.hoursText.map { View.Hours(from: $0.from, to: $0.to) },
-                        slotMinutes: schedule.slotMinutes, slotCapacity: schedule.slotCapacity, freeSlotsToday: free[site.id] ?? 0,
-                        waitingPatients: figure?.waitingPatients, avgWaitMinutes: figure?.avgWaitMinutes, reportDate: figure?.date)
+            let distance = location.map {
+                ((Geo.distanceKm(lat1: $0.lat, lng1: $0.lng, lat2: site.latitude, lng2: site.longitude) * 100).rounded()) / 100
+            }
+            return View(
+                id: site.id,
+                kind: site.kind,
+                name: site.name,
+                campusId: site.campusId,
+                campusName: site.campusName,
+                institutionName: site.institutionName,
+                districtCode: site.districtCode,
+                latitude: site.latitude,
+                longitude: site.longitude,
+                distanceKm: distance,
+                hours: schedule.hoursText.map { View.Hours(from: $0.from, to: $0.to) },
+                slotMinutes: schedule.slotMinutes,
+                slotCapacity: schedule.slotCapacity,
+                freeSlotsToday: free[site.id] ?? 0,
+                waitingPatients: figure?.waitingPatients,
+                avgWaitMinutes: figure?.avgWaitMinutes,
+                reportDate: figure?.date
+            )
         }
         let preference = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
-        return Array(views.sorted { a, b in
-            let (pa, pb) = (preference[a.kind] ?? 0, preference[b.kind] ?? 0)
-            if pa != pb { return pa < pb }
-            let (fa, fb) = (a.freeSlotsToday > 0, b.freeSlotsToday > 0)
-            if fa != fb { return fa }
-            if let da = a.distanceKm, let db = b.distanceKm, da != db { return da < db }
-            if a.freeSlotsToday != b.freeSlotsToday { return a.freeSlotsToday > b.freeSlotsToday }
-            if (a.avgWaitMinutes ?? Int.max) != (b.avgWaitMinutes ?? Int.max) { return (a.avgWaitMinutes ?? Int.max) < (b.avgWaitMinutes ?? Int.max) }
-            return a.id < b.id
-        }.prefix(limit))
+        return Array(
+            views.sorted { a, b in
+                let (pa, pb) = (preference[a.kind] ?? 0, preference[b.kind] ?? 0)
+                if pa != pb { return pa < pb }
+                let (fa, fb) = (a.freeSlotsToday > 0, b.freeSlotsToday > 0)
+                if fa != fb { return fa }
+                if let da = a.distanceKm, let db = b.distanceKm, da != db { return da < db }
+                if a.freeSlotsToday != b.freeSlotsToday { return a.freeSlotsToday > b.freeSlotsToday }
+                if (a.avgWaitMinutes ?? Int.max) != (b.avgWaitMinutes ?? Int.max) {
+                    return (a.avgWaitMinutes ?? Int.max) < (b.avgWaitMinutes ?? Int.max)
+                }
+                return a.id < b.id
+            }.prefix(limit)
+        )
     }
 }

@@ -36,22 +36,31 @@ struct SitesController {
         case "all": kinds = [.feverClinic, .feverSentinel]
         default: throw APIError.invalidParameter("service", "service must be fever, sentinel or all.")
         }
-        let latText = request.uri.queryParameters["lat"].map(String.init), lngText = request.uri.queryParameters["lng"].map(String.init)
+        let latText = request.uri.queryParameters["lat"].map(String.init)
+        let lngText = request.uri.queryParameters["lng"].map(String.init)
         var location: (lat: Double, lng: Double)?
         switch (latText, lngText) {
         case (nil, nil): location = nil
         case (let lat?, let lng?):
-            guard let latitude = Self.decimal(lat), (-90...90).contains(latitude) else { throw APIError.invalidParameter("lat", "lat must be a latitude between -90 and 90.") }
-            guard let longitude = Self.decimal(lng), (-180...180).contains(longitude) else { throw APIError.invalidParameter("lng", "lng must be a longitude between -180 and 180.") }
+            guard let latitude = Self.decimal(lat), (-90...90).contains(latitude) else {
+                throw APIError.invalidParameter("lat", "lat must be a latitude between -90 and 90.")
+            }
+            guard let longitude = Self.decimal(lng), (-180...180).contains(longitude) else {
+                throw APIError.invalidParameter("lng", "lng must be a longitude between -180 and 180.")
+            }
             location = (latitude, longitude)
         case (nil, _): throw APIError.invalidParameter("lat", "lat and lng go together: lng was given without lat.")
         case (_, nil): throw APIError.invalidParameter("lng", "lat and lng go together: lat was given without lng.")
         }
         let district = request.uri.queryParameters["district"].map(String.init)
-        if let district, !District.isWellFormedCode(district) { throw APIError.invalidParameter("district", "district must be a 6-digit district code.") }
+        if let district, !District.isWellFormedCode(district) {
+            throw APIError.invalidParameter("district", "district must be a 6-digit district code.")
+        }
         let limit = try RequestParameters.nonNegativeInteger("limit", in: request) ?? 20
         guard (1...100).contains(limit) else { throw APIError.invalidParameter("limit", "limit must be between 1 and 100.") }
-        return try JSONResponse.encode(SiteList(sites: try await catalog.ranked(kinds: kinds, districtCode: district, location: location, limit: limit, now: clock.seconds)))
+        return try JSONResponse.encode(
+            SiteList(sites: try await catalog.ranked(kinds: kinds, districtCode: district, location: location, limit: limit, now: clock.seconds))
+        )
     }
 
     /// A plain decimal (`31.21`, `-0.5`): not hex, not `nan`, not an exponent.
@@ -86,12 +95,26 @@ struct SitesController {
         guard day >= today, day - today <= 6 else { throw APIError.invalidParameter("date", "date must be between \(today) and \(today + 6).") }
         guard let site = try await catalog.site(id: id) else { throw APIError.notFound("site_not_found", "There is no site \(id).") }
         let slots = try await database.sites.slots(of: site, on: day)
-        return try JSONResponse.encode(SlotList(siteId: id, date: day, slots: slots.map { slot in
-            SlotView(id: slot.id, start: slot.start, end: slot.end, startsAt: slot.startsAt, endsAt: slot.endsAt, capacity: slot.capacity,
-                     booked: slot.booked, free: slot.capacity - slot.booked, bookable: slot.endsAt > now && slot.booked < slot.capacity)
-        }))
+        return try JSONResponse.encode(
+            SlotList(
+                siteId: id,
+                date: day,
+                slots: slots.map { slot in
+                    SlotView(
+                        id: slot.id,
+                        start: slot.start,
+                        end: slot.end,
+                        startsAt: slot.startsAt,
+                        endsAt: slot.endsAt,
+                        capacity: slot.capacity,
+                        booked: slot.booked,
+                        free: slot.capacity - slot.booked,
+                        bookable: slot.endsAt > now && slot.booked < slot.capacity
+                    )
+                }
+            )
+        )
     }
-
 
     struct QueueView: Encodable {
         struct Entry: Encodable {
@@ -116,11 +139,15 @@ struct SitesController {
         guard abs(day - today) <= 30 else { throw APIError.invalidParameter("date", "date must be within 30 days of today.") }
         let protection = database.protection
         let entries = try await database.appointments.queue(siteId: id, date: day).map { appointment, sealedName, reasons in
-            QueueView.Entry(appointmentId: appointment.id, queueNumber: appointment.queueNumber, checkedInAt: appointment.checkedInAt,
-                            patientName: sealedName.flatMap { try? protection.open($0) }.map(PersonalData.maskName),
-                            level: appointment.level,
-                            reasons: (try? JSONDecoder().decode([TriageRuleTable.Reason].self, from: Data(reasons.utf8))) ?? [],
-                            grade: appointment.grade)
+            QueueView.Entry(
+                appointmentId: appointment.id,
+                queueNumber: appointment.queueNumber,
+                checkedInAt: appointment.checkedInAt,
+                patientName: sealedName.flatMap { try? protection.open($0) }.map(PersonalData.maskName),
+                level: appointment.level,
+                reasons: (try? JSONDecoder().decode([TriageRuleTable.Reason].self, from: Data(reasons.utf8))) ?? [],
+                grade: appointment.grade
+            )
         }
         return try JSONResponse.encode(QueueView(siteId: id, date: day, patients: entries))
     }

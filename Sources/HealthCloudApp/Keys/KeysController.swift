@@ -1,8 +1,8 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudCrypto
 import Hummingbird
+import Logging
 
 /// The published public keys: anyone (a kiosk offline, a pharmacy, an auditor) verifies the
 /// product's signed tokens and checkpoints with them.
@@ -23,9 +23,11 @@ struct KeysController {
     func addRoutes(to api: Routes) {
         let body: [UInt8]
         do {
-            let set = KeySet(keys: keys.verificationKeys.sorted { $0.key < $1.key }.map { kid, key in
-                PublishedKey(kid: kid, publicKeyPem: key.pemRepresentation, current: kid == keys.signingKeyID)
-            })
+            let set = KeySet(
+                keys: keys.verificationKeys.sorted { $0.key < $1.key }.map { kid, key in
+                    PublishedKey(kid: kid, publicKeyPem: key.pemRepresentation, current: kid == keys.signingKeyID)
+                }
+            )
             body = Array(try JSONResponse.encoder.encode(set))
         } catch {
             body = Array(#"{"keys":[]}"#.utf8)

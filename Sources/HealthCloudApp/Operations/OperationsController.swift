@@ -1,6 +1,6 @@
-import Hummingbird
 import HealthCloudCrypto
 import HealthCloudStorage
+import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
@@ -53,9 +53,12 @@ struct OperationsController {
             value.count > 7 && value.prefix(7).lowercased() == "bearer " ? value.dropFirst(7) : nil
         }
         guard let presented, constantTimeEquals(Array(presented.utf8), Array(metricsToken.utf8)) else {
-            throw APIError(.unauthorized, code: "metrics_credential_required",
-                           message: "Scrape /metrics with Authorization: Bearer and the configured metrics token.",
-                           headers: [.wwwAuthenticate: #"Bearer realm="metrics""#])
+            throw APIError(
+                .unauthorized,
+                code: "metrics_credential_required",
+                message: "Scrape /metrics with Authorization: Bearer and the configured metrics token.",
+                headers: [.wwwAuthenticate: #"Bearer realm="metrics""#]
+            )
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 * 1024)

@@ -77,8 +77,12 @@ struct QualityController {
         guard let kind = CatalogKind(rawValue: body.kind) else {
             throw APIError(.badRequest, code: "invalid_field", message: "kind must be drug or material.", field: "kind")
         }
-        guard (1...80).contains(body.name.count) else { throw APIError(.badRequest, code: "invalid_field", message: "name must have 1–80 characters.", field: "name") }
-        guard (1...20).contains(body.unit.count) else { throw APIError(.badRequest, code: "invalid_field", message: "unit must have 1–20 characters.", field: "unit") }
+        guard (1...80).contains(body.name.count) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "name must have 1–80 characters.", field: "name")
+        }
+        guard (1...20).contains(body.unit.count) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "unit must have 1–20 characters.", field: "unit")
+        }
         let item = CatalogItem(code: code, kind: kind, name: body.name, unit: body.unit)
         try await database.reports.upsertCatalog([item])
         try await audit.record("catalog_put", target: "catalog:\(code)", result: "success", context: context)
@@ -100,9 +104,17 @@ struct QualityController {
 
         /// 422 with every problem of an edited rule table; nothing was saved.
         static func response(_ problems: [(path: String, message: String)], table: String) throws -> Response {
-            try JSONResponse.encode(InvalidTable(
-                error: .init(code: "invalid_rule_table", message: "The \(table) has \(problems.count) problem(s); nothing was saved.", field: problems[0].path),
-                problems: problems.map { .init(field: $0.path, message: $0.message) }), status: .unprocessableContent)
+            try JSONResponse.encode(
+                InvalidTable(
+                    error: .init(
+                        code: "invalid_rule_table",
+                        message: "The \(table) has \(problems.count) problem(s); nothing was saved.",
+                        field: problems[0].path
+                    ),
+                    problems: problems.map { .init(field: $0.path, message: $0.message) }
+                ),
+                status: .unprocessableContent
+            )
         }
     }
 

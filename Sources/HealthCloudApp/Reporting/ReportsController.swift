@@ -19,8 +19,16 @@ struct ReportsController {
         api.put("reports/{campusId}/{date}", .roles(.reporter, scope: .campusParameter("campusId")), use: put)
         api.get("reports/{campusId}/{date}", .roles(.reporter, .leader, .admin, scope: .campusParameter("campusId")), use: get)
         api.post("reports:batch", .roles(.reporter), use: batch)
-        api.post("reports/{campusId}/{date}/versions/{version}/approve", .roles(.reporter, scope: .districtOfCampusParameter("campusId")), use: approve)
-        api.post("reports/{campusId}/{date}/versions/{version}/decline", .roles(.reporter, scope: .districtOfCampusParameter("campusId")), use: decline)
+        api.post(
+            "reports/{campusId}/{date}/versions/{version}/approve",
+            .roles(.reporter, scope: .districtOfCampusParameter("campusId")),
+            use: approve
+        )
+        api.post(
+            "reports/{campusId}/{date}/versions/{version}/decline",
+            .roles(.reporter, scope: .districtOfCampusParameter("campusId")),
+            use: decline
+        )
     }
 
     var today: Day { Day(shanghaiTimeOf: clock.seconds) }
@@ -31,8 +39,15 @@ struct ReportsController {
         let date = try Self.date(context)
         let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
         let reason = try Self.correctionReason(body, field: "correctionReason")
-        let submission = ReportSubmission(campusId: campusId, date: date, body: body, correctionReason: reason, submittedBy: identity.accountId,
-                                          submittedAt: clock.seconds, submitterMayApprove: try await mayApprove(identity, campusId: campusId))
+        let submission = ReportSubmission(
+            campusId: campusId,
+            date: date,
+            body: body,
+            correctionReason: reason,
+            submittedBy: identity.accountId,
+            submittedAt: clock.seconds,
+            submitterMayApprove: try await mayApprove(identity, campusId: campusId)
+        )
         let result = try await database.ingestion.ingest([submission], today: today, now: clock.seconds)[0]
         cockpit.invalidate()
         try await audit.record("report_submit", target: "report:\(campusId)/\(date)", result: Self.label(result), context: context)
@@ -72,18 +87,40 @@ struct ReportsController {
         let versions = try await database.reports.versions(campusId: campusId, date: date)
         var current: ReportView.Current?
         if let stored = try await database.reports.current(campusId: campusId, date: date),
-           let info = versions.first(where: { $0.version == stored.version }),
-           let payload = try await database.reports.payload(campusId: campusId, date: date, version: stored.version) {
-            current = .init(version: stored.version, status: stored.status, late: stored.late,
-                            submittedAt: Date(timeIntervalSince1970: TimeInterval(stored.submittedAt)), report: Self.strip(payload), findings: info.findings)
+            let info = versions.first(where: { $0.version == stored.version }),
+            let payload = try await database.reports.payload(campusId: campusId, date: date, version: stored.version)
+        {
+            current = .init(
+                version: stored.version,
+                status: stored.status,
+                late: stored.late,
+                submittedAt: Date(timeIntervalSince1970: TimeInterval(stored.submittedAt)),
+                report: Self.strip(payload),
+                findings: info.findings
+            )
         }
         guard current != nil || !versions.isEmpty else {
             throw APIError.notFound("report_not_found", "Campus \(campusId) has no report for \(date).")
         }
-        return try JSONResponse.encode(ReportView(campusId: campusId, date: date, current: current, versions: versions.map {
-            .init(version: $0.version, state: $0.state, status: $0.status, submittedAt: Date(timeIntervalSince1970: TimeInterval($0.submittedAt)),
-                  submittedBy: $0.submittedBy, correctionReason: $0.correctionReason, decidedBy: $0.decidedBy, findings: $0.findings)
-        }))
+        return try JSONResponse.encode(
+            ReportView(
+                campusId: campusId,
+                date: date,
+                current: current,
+                versions: versions.map {
+                    .init(
+                        version: $0.version,
+                        state: $0.state,
+                        status: $0.status,
+                        submittedAt: Date(timeIntervalSince1970: TimeInterval($0.submittedAt)),
+                        submittedBy: $0.submittedBy,
+                        correctionReason: $0.correctionReason,
+                        decidedBy: $0.decidedBy,
+                        findings: $0.findings
+                    )
+                }
+            )
+        )
     }
 
     struct BatchItemResult: Encodable {
@@ -100,7 +137,12 @@ struct ReportsController {
         let identity = try context.requireIdentity()
         let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
         guard case .object(let object) = body, case .array(let items) = object["reports"] ?? .null else {
-            throw APIError(.badRequest, code: "invalid_field", message: "The body must be {\"reports\": [{campusId, date, report, correctionReason?}]}.", field: "reports")
+            throw APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "The body must be {\"reports\": [{campusId, date, report, correctionReason?}]}.",
+                field: "reports"
+            )
         }
         guard (1...1_000).contains(items.count) else {
             throw APIError(.badRequest, code: "invalid_field", message: "reports must hold 1 to 1000 items.", field: "reports")
@@ -111,39 +153,72 @@ struct ReportsController {
         let now = clock.seconds
         for (index, item) in items.enumerated() {
             func invalid(_ field: String, _ message: String) {
-                results[index] = BatchItemResult(status: "invalid", error: .init(code: "invalid_field", message: message, field: "reports[\(index)].\(field)"))
+                results[index] = BatchItemResult(
+                    status: "invalid",
+                    error: .init(code: "invalid_field", message: message, field: "reports[\(index)].\(field)")
+                )
             }
             guard case .object(let fields) = item else {
-                results[index] = BatchItemResult(status: "invalid", error: .init(code: "invalid_field", message: "Each item must be an object.", field: "reports[\(index)]"))
+                results[index] = BatchItemResult(
+                    status: "invalid",
+                    error: .init(code: "invalid_field", message: "Each item must be an object.", field: "reports[\(index)]")
+                )
                 continue
             }
             guard case .integer(let rawCampus) = fields["campusId"] ?? .null, rawCampus >= 1, rawCampus < Int64(Int32.max) else {
-                invalid("campusId", "campusId must be a positive integer."); continue
+                invalid("campusId", "campusId must be a positive integer.")
+                continue
             }
             let campusId = Int(rawCampus)
             guard case .string(let dateText) = fields["date"] ?? .null, let date = Day(dateText) else {
-                invalid("date", "date must be YYYY-MM-DD."); continue
+                invalid("date", "date must be YYYY-MM-DD.")
+                continue
             }
-            guard let report = fields["report"] else { invalid("report", "report is required."); continue }
+            guard let report = fields["report"] else {
+                invalid("report", "report is required.")
+                continue
+            }
             var reason: String?
             if let value = fields["correctionReason"], value != .null {
                 guard case .string(let text) = value, text.count <= 500 else {
-                    invalid("correctionReason", "correctionReason must be a string of at most 500 characters."); continue
+                    invalid("correctionReason", "correctionReason must be a string of at most 500 characters.")
+                    continue
                 }
                 reason = text
             }
             guard let path = try await directory.path(of: .campus(campusId)) else {
-                results[index] = BatchItemResult(campusId: campusId, date: dateText, status: "invalid",
-                                                 error: .init(code: "campus_not_found", message: "There is no campus \(campusId).", field: "reports[\(index)].campusId"))
+                results[index] = BatchItemResult(
+                    campusId: campusId,
+                    date: dateText,
+                    status: "invalid",
+                    error: .init(code: "campus_not_found", message: "There is no campus \(campusId).", field: "reports[\(index)].campusId")
+                )
                 continue
             }
             guard identity.may([.reporter], at: path) else {
-                results[index] = BatchItemResult(campusId: campusId, date: dateText, status: "forbidden",
-                                                 error: .init(code: "forbidden_scope", message: "Campus \(campusId) is outside your reporting scope.", field: "reports[\(index)].campusId"))
+                results[index] = BatchItemResult(
+                    campusId: campusId,
+                    date: dateText,
+                    status: "forbidden",
+                    error: .init(
+                        code: "forbidden_scope",
+                        message: "Campus \(campusId) is outside your reporting scope.",
+                        field: "reports[\(index)].campusId"
+                    )
+                )
                 continue
             }
-            submissions.append(ReportSubmission(campusId: campusId, date: date, body: report, correctionReason: reason, submittedBy: identity.accountId,
-                                                submittedAt: now, submitterMayApprove: try await mayApprove(identity, campusId: campusId)))
+            submissions.append(
+                ReportSubmission(
+                    campusId: campusId,
+                    date: date,
+                    body: report,
+                    correctionReason: reason,
+                    submittedBy: identity.accountId,
+                    submittedAt: now,
+                    submitterMayApprove: try await mayApprove(identity, campusId: campusId)
+                )
+            )
             positions.append(index)
         }
         let outcomes = try await database.ingestion.ingest(submissions, today: today, now: clock.seconds)
@@ -151,20 +226,38 @@ struct ReportsController {
         for (position, (submission, outcome)) in zip(positions, zip(submissions, outcomes)) {
             var result = BatchItemResult(campusId: submission.campusId, date: submission.date.description, status: Self.label(outcome))
             switch outcome {
-            case .accepted(let version, _, let findings, _): result.version = version; result.findings = findings
-            case .pendingApproval(let version, let findings): result.version = version; result.findings = findings
-            case .rejected(let findings): result.findings = findings
+            case .accepted(let version, _, let findings, _):
+                result.version = version
+                result.findings = findings
+            case .pendingApproval(let version, let findings):
+                result.version = version
+                result.findings = findings
+            case .rejected(let findings):
+                result.findings = findings
                 let errors = findings.filter { $0.severity == .error }.count
                 result.error = .init(code: "report_rejected", message: "\(errors) error\(errors == 1 ? "" : "s"); nothing was stored.", field: nil)
             case .correctionReasonRequired:
-                result.error = .init(code: "correction_reason_required", message: "A correction needs a correctionReason.", field: "reports[\(position)].correctionReason")
+                result.error = .init(
+                    code: "correction_reason_required",
+                    message: "A correction needs a correctionReason.",
+                    field: "reports[\(position)].correctionReason"
+                )
             case .unknownCampus:
-                result.error = .init(code: "campus_not_found", message: "There is no campus \(submission.campusId).", field: "reports[\(position)].campusId")
+                result.error = .init(
+                    code: "campus_not_found",
+                    message: "There is no campus \(submission.campusId).",
+                    field: "reports[\(position)].campusId"
+                )
             }
             results[position] = result
         }
-        try await audit.record("report_batch", target: "reports:\(items.count)", result: "judged", context: context,
-                               detail: "accepted \(outcomes.filter { if case .accepted = $0 { return true }; return false }.count)")
+        try await audit.record(
+            "report_batch",
+            target: "reports:\(items.count)",
+            result: "judged",
+            context: context,
+            detail: "accepted \(outcomes.count { $0.isAccepted })"
+        )
         return try JSONResponse.encode(["results": results.compactMap { $0 }])
     }
 
@@ -185,17 +278,30 @@ struct ReportsController {
             throw APIError(.forbidden, code: "forbidden_scope", message: "Approving a locked correction needs a reporter of the campus's district.")
         }
         defer { cockpit.invalidate() }
-        let decision = try await database.ingestion.decide(campusId: campusId, date: date, version: version, approve: approve,
-                                                           by: identity.accountId, now: clock.seconds)
-        try await audit.record(approve ? "report_approve" : "report_decline", target: "report:\(campusId)/\(date)/v\(version)",
-                               result: "\(decision)", context: context)
+        let decision = try await database.ingestion.decide(
+            campusId: campusId,
+            date: date,
+            version: version,
+            approve: approve,
+            by: identity.accountId,
+            now: clock.seconds
+        )
+        try await audit.record(
+            approve ? "report_approve" : "report_decline",
+            target: "report:\(campusId)/\(date)/v\(version)",
+            result: "\(decision)",
+            context: context
+        )
         switch decision {
         case .approved(let version): return try JSONResponse.encode(DecisionView(status: "approved", version: version))
         case .declined(let version): return try JSONResponse.encode(DecisionView(status: "declined", version: version))
         case .notPending: throw APIError.notFound("version_not_pending", "Version \(version) of \(campusId)/\(date) is not waiting for approval.")
         case .supersededByNewer(let current):
-            throw APIError(.conflict, code: "superseded_by_newer_version",
-                           message: "Version \(current) is already current; approving version \(version) would roll the report back. Decline it instead.")
+            throw APIError(
+                .conflict,
+                code: "superseded_by_newer_version",
+                message: "Version \(current) is already current; approving version \(version) would roll the report back. Decline it instead."
+            )
         }
     }
 
@@ -221,14 +327,25 @@ struct ReportsController {
             return try JSONResponse.encode(Outcome(status: "pending_approval", version: version, findings: findings), status: .accepted)
         case .rejected(let findings):
             let errors = findings.filter { $0.severity == .error }
-            return try JSONResponse.encode(Rejection(
-                error: .init(code: "report_rejected",
-                             message: "The report has \(errors.count) error\(errors.count == 1 ? "" : "s"); nothing was stored. Fix them and send it again.",
-                             field: errors.count == 1 ? errors[0].field : nil),
-                findings: findings), status: .unprocessableContent)
+            return try JSONResponse.encode(
+                Rejection(
+                    error: .init(
+                        code: "report_rejected",
+                        message:
+                            "The report has \(errors.count) error\(errors.count == 1 ? "" : "s"); nothing was stored. Fix them and send it again.",
+                        field: errors.count == 1 ? errors[0].field : nil
+                    ),
+                    findings: findings
+                ),
+                status: .unprocessableContent
+            )
         case .correctionReasonRequired:
-            throw APIError(.unprocessableContent, code: "correction_reason_required",
-                           message: "A report for this day exists; a correction needs a correctionReason.", field: "correctionReason")
+            throw APIError(
+                .unprocessableContent,
+                code: "correction_reason_required",
+                message: "A report for this day exists; a correction needs a correctionReason.",
+                field: "correctionReason"
+            )
         case .unknownCampus:
             throw APIError.notFound("campus_not_found", "There is no such campus.")
         }

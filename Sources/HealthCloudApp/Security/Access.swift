@@ -1,8 +1,8 @@
-import Logging
 import Foundation
 import HTTPTypes
 import HealthCloudDomain
 import Hummingbird
+import Logging
 import Synchronization
 
 /// Who may call a route. Every route declares one; a route without a declaration is refused

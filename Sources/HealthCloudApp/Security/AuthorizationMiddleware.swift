@@ -1,9 +1,9 @@
-import Logging
 import Foundation
 import HTTPTypes
 import HealthCloudDomain
 import HealthCloudStorage
 import Hummingbird
+import Logging
 
 /// Enforces each route's declared ``Access`` before its handler runs: 401 without a valid
 /// session, 403 `forbidden_role` for a role the route does not admit, 403 `forbidden_scope`
@@ -52,8 +52,11 @@ struct AuthorizationMiddleware: RouterMiddleware {
             context.identity = identity
             return try await auditingRefusals(request, endpoint: endpoint, identity: identity, context: context) {
                 guard !identity.roles.isDisjoint(with: roles) else {
-                    throw APIError(.forbidden, code: "forbidden_role",
-                                   message: "This action needs the role \(roles.sorted().map(\.rawValue).joined(separator: " or ")).")
+                    throw APIError(
+                        .forbidden,
+                        code: "forbidden_role",
+                        message: "This action needs the role \(roles.sorted().map(\.rawValue).joined(separator: " or "))."
+                    )
                 }
                 if let target = try await rule.target(request, context, directory) {
                     guard identity.may(roles, at: target) else {
@@ -66,8 +69,13 @@ struct AuthorizationMiddleware: RouterMiddleware {
     }
 
     /// Runs `body`; a 403 it throws (this middleware's or a handler's) is audited, then thrown on.
-    private func auditingRefusals(_ request: Request, endpoint: String, identity: Identity, context: Context,
-                                  _ body: () async throws -> Response) async throws -> Response {
+    private func auditingRefusals(
+        _ request: Request,
+        endpoint: String,
+        identity: Identity,
+        context: Context,
+        _ body: () async throws -> Response
+    ) async throws -> Response {
         do {
             return try await body()
         } catch let error as APIError where error.status == .forbidden {

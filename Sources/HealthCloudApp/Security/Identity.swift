@@ -1,7 +1,7 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudDomain
+import Logging
 
 /// The authenticated caller of a request, set by the authorization middleware.
 public struct Identity: Sendable, Equatable {

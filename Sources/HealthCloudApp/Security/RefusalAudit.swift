@@ -36,7 +36,10 @@ final class RefusalAudit: Sendable {
     func refused(_ error: APIError, route: String, identity: Identity?, context: AppRequestContext) async throws {
         let now = clock.seconds
         let key = identity.map { "account:\($0.accountId)" } ?? "ip:\(context.clientIP)"
-        enum Step { case first([Burst]), counted }
+        enum Step {
+            case first([Burst])
+            case counted
+        }
         let step: Step = bursts.withLock { bursts in
             if var burst = bursts[key], now - burst.startedAt < burstSeconds {
                 burst.count += 1
@@ -55,10 +58,18 @@ final class RefusalAudit: Sendable {
         }
         guard case .first(let ended) = step else { return }
         try await write(ended)
-        try await log.append(AuditEntry(
-            at: Timestamp.iso8601(clock.now), actorAccount: identity?.accountId, actorRole: identity?.roleLabel ?? "anonymous",
-            action: "access_refused", target: route, result: error.code, clientIP: context.clientIP, requestID: context.requestID
-        ))
+        try await log.append(
+            AuditEntry(
+                at: Timestamp.iso8601(clock.now),
+                actorAccount: identity?.accountId,
+                actorRole: identity?.roleLabel ?? "anonymous",
+                action: "access_refused",
+                target: route,
+                result: error.code,
+                clientIP: context.clientIP,
+                requestID: context.requestID
+            )
+        )
     }
 
     /// Writes the bursts that are over (all of them with `everything`, at shutdown).
@@ -74,11 +85,18 @@ final class RefusalAudit: Sendable {
 
     private func write(_ ended: [Burst]) async throws {
         for burst in ended where burst.count > 0 {
-            try await log.append(AuditEntry(
-                at: Timestamp.iso8601(clock.now), actorAccount: burst.account, actorRole: burst.role,
-                action: "access_refused", target: burst.lastRoute, result: "burst", clientIP: burst.clientIP,
-                detail: "\(burst.count) more refusals within \(burstSeconds) s of the first; the last: \(burst.lastCode)"
-            ))
+            try await log.append(
+                AuditEntry(
+                    at: Timestamp.iso8601(clock.now),
+                    actorAccount: burst.account,
+                    actorRole: burst.role,
+                    action: "access_refused",
+                    target: burst.lastRoute,
+                    result: "burst",
+                    clientIP: burst.clientIP,
+                    detail: "\(burst.count) more refusals within \(burstSeconds) s of the first; the last: \(burst.lastCode)"
+                )
+            )
         }
     }
 }
@@ -86,7 +104,13 @@ final class RefusalAudit: Sendable {
 extension PeriodicService {
     /// Writes out the refusal bursts that ended, every few seconds and at shutdown.
     static func refusalBursts(_ audit: RefusalAudit, logger: Logger) -> PeriodicService {
-        PeriodicService(name: "refusal audit", interval: .seconds(15), runsAtShutdown: true, logger: logger,
-                        work: { try await audit.flush() }, finalWork: { try await audit.flush(everything: true) })
+        PeriodicService(
+            name: "refusal audit",
+            interval: .seconds(15),
+            runsAtShutdown: true,
+            logger: logger,
+            work: { try await audit.flush() },
+            finalWork: { try await audit.flush(everything: true) }
+        )
     }
 }

@@ -1,8 +1,8 @@
-import Logging
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import HealthCloudDomain
 import HealthCloudStorage
+import Logging
 import Synchronization
 
 /// Caches where each scope sits in the hierarchy (the organisation repository resolves it):

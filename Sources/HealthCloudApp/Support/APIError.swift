@@ -56,8 +56,9 @@ extension APIError {
         APIError(.notFound, code: code, message: message)
     }
 
-    static let internalError = APIError(
-        .internalServerError, code: "internal_error",
+    static let unexpected = APIError(
+        .internalServerError,
+        code: "internal_error",
         message: "The server failed to handle the request; it has been logged with the request id."
     )
 }

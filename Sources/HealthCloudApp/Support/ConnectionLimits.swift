@@ -30,7 +30,8 @@ extension HTTPServerBuilder {
     /// becomes a WebSocket leaves the HTTP limits behind: it has its own ping and close.
     static func http1WebSocketUpgrade(
         limits: ConnectionLimits,
-        shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
+        shouldUpgrade:
+            @escaping @Sendable (HTTPRequest, any Channel, Logger) async throws
             -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
     ) -> HTTPServerBuilder {
         let http1 = HTTP1Channel.Configuration(
@@ -115,7 +116,8 @@ struct RoutineCloseLogHandler: LogHandler {
     func log(event: LogEvent) {
         var event = event
         if event.level == .error, event.message.description == "Error handling upgrade result",
-           event.metadata?["error.type"]?.description == "Inappropriate operation for state" {
+            event.metadata?["error.type"]?.description == "Inappropriate operation for state"
+        {
             guard base.logLevel <= .debug else { return }
             event.level = .debug
         }
@@ -265,7 +267,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         armed = .none
         switch timer {
         case .none: break
-        case .idle: closing = true; context?.close(promise: nil)
+        case .idle:
+            closing = true
+            context?.close(promise: nil)
         case .read: reject(.timeout)
         }
     }
@@ -277,16 +281,18 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     static func response(_ rejection: Rejection, limits: ConnectionLimits) -> ByteBuffer {
-        let (status, code, message) = switch rejection {
-        case .timeout:
-            ("408 Request Timeout", "request_timeout", "The request was not received within \(limits.readTimeout.components.seconds) seconds.")
-        case .headersTooLarge:
-            ("431 Request Header Fields Too Large", "headers_too_large", "The request's header fields exceed \(limits.maxHeaderBytes) bytes.")
-        case .malformed:
-            ("400 Bad Request", "malformed_request", "The request is not valid HTTP/1.1.")
-        }
+        let (status, code, message) =
+            switch rejection {
+            case .timeout:
+                ("408 Request Timeout", "request_timeout", "The request was not received within \(limits.readTimeout.components.seconds) seconds.")
+            case .headersTooLarge:
+                ("431 Request Header Fields Too Large", "headers_too_large", "The request's header fields exceed \(limits.maxHeaderBytes) bytes.")
+            case .malformed:
+                ("400 Bad Request", "malformed_request", "The request is not valid HTTP/1.1.")
+            }
         let body = #"{"error":{"code":"\#(code)","message":"\#(message)"}}"#
-        let head = "HTTP/1.1 \(status)\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: \(body.utf8.count)\r\n"
+        let head =
+            "HTTP/1.1 \(status)\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: \(body.utf8.count)\r\n"
             + "connection: close\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n\r\n"
         return ByteBuffer(string: head + body)
     }

@@ -1,5 +1,5 @@
-import Hummingbird
 import HealthCloudStorage
+import Hummingbird
 import Logging
 
 /// Turns every error a route or Hummingbird throws into the API's error shape, so clients
@@ -27,9 +27,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if case .unavailable = error {
                 return APIError(.serviceUnavailable, code: "database_unavailable", message: "The database cannot be reached; try again shortly.")
             }
-            return .internalError
+            return .unexpected
         default:
-            return .internalError
+            return .unexpected
         }
     }
 

@@ -39,7 +39,7 @@ public struct JSONLogHandler: LogHandler {
             object["source"] = "\(event.file):\(event.line)"
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]),
-              let line = String(data: data, encoding: .utf8)
+            let line = String(data: data, encoding: .utf8)
         else { return }
         output(line)
     }

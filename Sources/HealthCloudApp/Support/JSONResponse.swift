@@ -49,8 +49,12 @@ public enum JSONBody {
         } catch .invalid(let reason) {
             throw APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON: \(reason).")
         } catch .tooDeep(let path) {
-            throw APIError(.badRequest, code: "json_too_deep", message: "The request body nests deeper than \(JSONTree.maxDepth) levels\(path.isEmpty ? "" : " at \(path)").",
-                           field: path.isEmpty ? nil : path)
+            throw APIError(
+                .badRequest,
+                code: "json_too_deep",
+                message: "The request body nests deeper than \(JSONTree.maxDepth) levels\(path.isEmpty ? "" : " at \(path)").",
+                field: path.isEmpty ? nil : path
+            )
         }
         do {
             return try JSONTreeDecoder.decode(type, from: tree)
@@ -64,17 +68,31 @@ public enum JSONBody {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             return APIError(.badRequest, code: "invalid_json", message: "The request body is not valid JSON.")
         case .dataCorrupted(let context):
-            return APIError(.badRequest, code: "invalid_field", message: "\(path(context.codingPath)): \(context.debugDescription)", field: path(context.codingPath))
+            return APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "\(path(context.codingPath)): \(context.debugDescription)",
+                field: path(context.codingPath)
+            )
         case .keyNotFound(let key, let context):
             let field = path(context.codingPath + [key])
             return APIError(.badRequest, code: "missing_field", message: "\(field) is required.", field: field)
         case .typeMismatch(let type, let context):
             let field = path(context.codingPath)
-            return APIError(.badRequest, code: "invalid_field", message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)).", field: field.isEmpty ? nil : field)
+            return APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)).",
+                field: field.isEmpty ? nil : field
+            )
         case .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            return APIError(.badRequest, code: "invalid_field", message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)), not null.",
-                            field: field.isEmpty ? nil : field)
+            return APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "\(field.isEmpty ? "The body" : field) must be \(describe(type)), not null.",
+                field: field.isEmpty ? nil : field
+            )
         @unknown default:
             return APIError(.badRequest, code: "invalid_json", message: "The request body could not be read.")
         }

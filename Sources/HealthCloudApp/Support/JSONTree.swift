@@ -113,7 +113,12 @@ enum JSONTree {
         return text
     }
 
-    private static func convert(_ node: UnsafeMutablePointer<json_t>, depth: Int, maxDepth: Int, path: inout [PathElement]) -> Result<JSONValue, Failure> {
+    private static func convert(
+        _ node: UnsafeMutablePointer<json_t>,
+        depth: Int,
+        maxDepth: Int,
+        path: inout [PathElement]
+    ) -> Result<JSONValue, Failure> {
         switch node.pointee.type {
         case JSON_NULL: return .success(.null)
         case JSON_TRUE: return .success(.bool(true))
@@ -152,7 +157,9 @@ enum JSONTree {
                     // Keys that differ in bytes but that Swift's String equates (canonical
                     // equivalence, "é" and "e\u{301}") would merge here: refuse them as ambiguous.
                     if members.updateValue(value, forKey: key) != nil {
-                        return .failure(.invalid("the object at \(describe(path.dropLast())) has two keys that are canonically equivalent to \"\(key)\""))
+                        return .failure(
+                            .invalid("the object at \(describe(path.dropLast())) has two keys that are canonically equivalent to \"\(key)\"")
+                        )
                     }
                 case .failure(let failure): return .failure(failure)
                 }
@@ -207,17 +214,18 @@ struct JSONTreeDecoder: JSONValueHoldingDecoder {
         if case .null = value {
             throw DecodingError.valueNotFound(type, .init(codingPath: path, debugDescription: "Expected \(type) value but found null instead."))
         }
-        let result: Any? = switch (value, type) {
-        case (.bool(let flag), is Bool.Type): flag
-        case (.string(let text), is String.Type): text
-        case (.integer(let number), is Double.Type): Double(number)
-        case (.number(let number), is Double.Type): number
-        case (.integer(let number), is Float.Type): Float(number)
-        case (.number(let number), is Float.Type): Float(number)
-        case (.integer(let number), let integer as any FixedWidthInteger.Type): integer.init(exactly: number)
-        case (.number(let number), let integer as any FixedWidthInteger.Type): integer.init(exactly: number)
-        default: nil
-        }
+        let result: Any? =
+            switch (value, type) {
+            case (.bool(let flag), is Bool.Type): flag
+            case (.string(let text), is String.Type): text
+            case (.integer(let number), is Double.Type): Double(number)
+            case (.number(let number), is Double.Type): number
+            case (.integer(let number), is Float.Type): Float(number)
+            case (.number(let number), is Float.Type): Float(number)
+            case (.integer(let number), let integer as any FixedWidthInteger.Type): integer.init(exactly: number)
+            case (.number(let number), let integer as any FixedWidthInteger.Type): integer.init(exactly: number)
+            default: nil
+            }
         if let result = result as? T { return result }
         switch (value, type) {
         case (.integer, is any FixedWidthInteger.Type), (.number, is any FixedWidthInteger.Type):
@@ -246,7 +254,10 @@ struct JSONTreeDecoder: JSONValueHoldingDecoder {
 
         func value(_ key: Key) throws -> JSONValue {
             guard let value = members[key.stringValue] else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "No value associated with key \(key.stringValue)."))
+                throw DecodingError.keyNotFound(
+                    key,
+                    .init(codingPath: codingPath, debugDescription: "No value associated with key \(key.stringValue).")
+                )
             }
             return value
         }

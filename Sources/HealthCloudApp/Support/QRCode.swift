@@ -34,7 +34,10 @@ struct QRCode: Sendable {
         for y in 0..<size {
             var x = 0
             while x < size {
-                guard isDark(x, y) else { x += 1; continue }
+                guard isDark(x, y) else {
+                    x += 1
+                    continue
+                }
                 var run = 1
                 while x + run < size && isDark(x + run, y) { run += 1 }
                 path += "M\(x + Self.quietZone) \(y + Self.quietZone)h\(run)v1h-\(run)z"
@@ -53,7 +56,8 @@ struct QRCode: Sendable {
         var pixels = [UInt8](repeating: 255, count: side * side)
         for y in 0..<size {
             for x in 0..<size where isDark(x, y) {
-                let top = (y + Self.quietZone) * scale, left = (x + Self.quietZone) * scale
+                let top = (y + Self.quietZone) * scale
+                let left = (x + Self.quietZone) * scale
                 for row in top..<(top + scale) {
                     let start = row * side + left
                     for column in start..<(start + scale) { pixels[column] = 0 }
@@ -67,7 +71,9 @@ struct QRCode: Sendable {
         image.format = png_uint_32(PNG_FORMAT_GRAY)
         var length: png_alloc_size_t = 0
         // First call measures, second writes.
-        guard png_image_write_to_memory(&image, nil, &length, 0, pixels, png_int_32(side), nil) != 0 else { throw Failure.png(Self.message(of: image)) }
+        guard png_image_write_to_memory(&image, nil, &length, 0, pixels, png_int_32(side), nil) != 0 else {
+            throw Failure.png(Self.message(of: image))
+        }
         var output = [UInt8](repeating: 0, count: Int(length))
         let written = output.withUnsafeMutableBytes { buffer in
             png_image_write_to_memory(&image, buffer.baseAddress, &length, 0, pixels, png_int_32(side), nil)

@@ -45,11 +45,11 @@ struct RequestIDMiddleware: RouterMiddleware {
     /// A client-supplied id is used only if it is short and plain, so it cannot forge log lines.
     static func acceptable(_ value: String) -> String? {
         guard (1...128).contains(value.utf8.count),
-              value.utf8.allSatisfy({ byte in
-                  (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                      || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-                      || byte == UInt8(ascii: ".")
-              })
+            value.utf8.allSatisfy({ byte in
+                (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: ".")
+            })
         else { return nil }
         return value
     }

@@ -29,7 +29,9 @@ struct SyncController {
 
     static func validate(clientId: String) throws {
         guard (8...64).contains(clientId.count),
-              clientId.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
+            clientId.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+            })
         else { throw APIError(.badRequest, code: "invalid_field", message: "clientId must be 8–64 of A–Z, a–z, 0–9, '-' or '_'.", field: "clientId") }
     }
 
@@ -41,9 +43,12 @@ struct SyncController {
             throw APIError(.badRequest, code: "invalid_field", message: "schemaVersion starts at 1.", field: "schemaVersion")
         }
         guard SyncVersion.supportedProtocolVersions.contains(protocolVersion), (schemaVersion ?? 1) <= SyncVersion.schemaVersion else {
-            throw APIError(.init(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
-                           message: "This server speaks sync protocol \(SyncVersion.supportedProtocolVersions.map(String.init).joined(separator: ", ")) "
-                               + "and schema up to \(SyncVersion.schemaVersion).")
+            throw APIError(
+                .init(code: 426, reasonPhrase: "Upgrade Required"),
+                code: "upgrade_required",
+                message: "This server speaks sync protocol \(SyncVersion.supportedProtocolVersions.map(String.init).joined(separator: ", ")) "
+                    + "and schema up to \(SyncVersion.schemaVersion)."
+            )
         }
     }
 
@@ -65,8 +70,12 @@ struct SyncController {
 
     /// The live route only speaks WebSocket (the upgrade is answered before the router).
     @Sendable func liveWithoutUpgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
-        throw APIError(.badRequest, code: "websocket_required",
-                       message: "GET /api/v1/sync/live is a WebSocket: send Connection: Upgrade and Upgrade: websocket, or long-poll POST /api/v1/sync/pull with waitSeconds.")
+        throw APIError(
+            .badRequest,
+            code: "websocket_required",
+            message:
+                "GET /api/v1/sync/live is a WebSocket: send Connection: Upgrade and Upgrade: websocket, or long-poll POST /api/v1/sync/pull with waitSeconds."
+        )
     }
 
     // MARK: Pull
@@ -79,7 +88,9 @@ struct SyncController {
         let limit = body.limit ?? 500
         guard (1...1000).contains(limit) else { throw APIError(.badRequest, code: "invalid_field", message: "limit must be 1–1000.", field: "limit") }
         let wait = body.waitSeconds ?? 0
-        guard (0...25).contains(wait) else { throw APIError(.badRequest, code: "invalid_field", message: "waitSeconds must be 0–25.", field: "waitSeconds") }
+        guard (0...25).contains(wait) else {
+            throw APIError(.badRequest, code: "invalid_field", message: "waitSeconds must be 0–25.", field: "waitSeconds")
+        }
 
         try await publishHomes(of: identity)
         let grants = try await grants(of: identity, clientId: body.clientId)
@@ -92,43 +103,77 @@ struct SyncController {
         var reset = true
         var mark: Int64?
         if let token = body.cursor, let cursor = SyncCursor(token: token), cursor.e == state.epoch, cursor.g == digest,
-           cursor.s == SyncVersion.schemaVersion, cursor.n >= state.purgedThrough {
+            cursor.s == SyncVersion.schemaVersion, cursor.n >= state.purgedThrough
+        {
             if max(cursor.n, cursor.m ?? 0) <= state.lastVersion {
                 after = cursor.n
                 mark = cursor.m
                 reset = false
             } else {
                 // Versions this history never issued: the database went back (a restore without a new epoch).
-                context.logger.warning("sync cursor beyond the high-water mark: run `healthcloud sync new-epoch` after a restore",
-                                       metadata: ["cursor": "\(cursor.n)", "highWater": "\(state.lastVersion)"])
+                context.logger.warning(
+                    "sync cursor beyond the high-water mark: run `healthcloud sync new-epoch` after a restore",
+                    metadata: ["cursor": "\(cursor.n)", "highWater": "\(state.lastVersion)"]
+                )
             }
         }
-        var page = try await database.sync.page(grants: grants, after: after, snapshot: reset, tombstonesAbove: mark ?? 0, limit: limit,
-                                                maxBytes: Self.maxPageBytes)
+        var page = try await database.sync.page(
+            grants: grants,
+            after: after,
+            snapshot: reset,
+            tombstonesAbove: mark ?? 0,
+            limit: limit,
+            maxBytes: Self.maxPageBytes
+        )
         if page.records.isEmpty && !reset && wait > 0 {
             // Long poll: wait on the watcher (one read per commit for every waiting request, and
             // it sees commits of every instance), then read the page once.
             let since = page.cursor
-            page = try await live.longPoll(identity: identity, grants: grants, since: since, seconds: wait) {
-                try await database.sync.page(grants: grants, after: after, snapshot: false, tombstonesAbove: mark ?? 0, limit: limit,
-                                             maxBytes: Self.maxPageBytes)
-            } ?? page
+            page =
+                try await live.longPoll(identity: identity, grants: grants, since: since, seconds: wait) {
+                    try await database.sync.page(
+                        grants: grants,
+                        after: after,
+                        snapshot: false,
+                        tombstonesAbove: mark ?? 0,
+                        limit: limit,
+                        maxBytes: Self.maxPageBytes
+                    )
+                } ?? page
         }
         let changes = try page.records.map { record in
-            Change(collection: record.collection, id: record.id, op: record.deleted ? .delete : .upsert, version: record.version,
-                   data: try record.data.map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) } ?? .null)
+            Change(
+                collection: record.collection,
+                id: record.id,
+                op: record.deleted ? .delete : .upsert,
+                version: record.version,
+                data: try record.data.map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) } ?? .null
+            )
         }
         // A snapshot's later pages carry its starting mark until they pass it (SPEC.md §3.2).
         if reset { mark = page.highWater }
-        let cursor = SyncCursor(version: page.cursor, grants: digest, epoch: state.epoch,
-                                snapshotMark: mark.flatMap { $0 > page.cursor ? $0 : nil }).token
+        let cursor = SyncCursor(
+            version: page.cursor,
+            grants: digest,
+            epoch: state.epoch,
+            snapshotMark: mark.flatMap { $0 > page.cursor ? $0 : nil }
+        ).token
         let lastMutationId = try await database.sync.lastMutationId(clientId: body.clientId, accountId: identity.accountId)
         let pageDigest = PageDigest.digest(changes: changes, cursor: cursor, lastMutationId: lastMutationId, reset: reset)
         let keys = database.protection.keys
         let signature = try keys.signingKey.signature(for: PageDigest.signedMessage(digest: pageDigest))
-        let json = Array(try JSONResponse.encoder.encode(PullResponse(
-            cursor: cursor, reset: reset, changes: changes, hasMore: page.hasMore, lastMutationId: lastMutationId,
-            checkpoint: Checkpoint(digest: pageDigest, kid: keys.signingKeyID, signature: Base64URL.encode(signature)))))
+        let json = Array(
+            try JSONResponse.encoder.encode(
+                PullResponse(
+                    cursor: cursor,
+                    reset: reset,
+                    changes: changes,
+                    hasMore: page.hasMore,
+                    lastMutationId: lastMutationId,
+                    checkpoint: Checkpoint(digest: pageDigest, kid: keys.signingKeyID, signature: Base64URL.encode(signature))
+                )
+            )
+        )
         // Pages are mostly repetitive JSON: a phone on a weak network asks for gzip.
         if json.count > 1_024, Gzip.accepted(by: request.headers[.acceptEncoding]), let compressed = Gzip.compress(json) {
             return JSONResponse.bytes(compressed, headers: [.contentEncoding: "gzip", .vary: "Accept-Encoding"])
@@ -147,17 +192,31 @@ struct SyncController {
             }
             let scope = assignment.scope
             guard let rankBy = Metrics.named(CockpitService.defaultRanking) else { continue }
-            let body = try await homes.cachedHome(scope: scope, date: nil, rankBy: rankBy, cache: cockpit, yesterday: Day(shanghaiTimeOf: clock.seconds) - 1)
+            let body = try await homes.cachedHome(
+                scope: scope,
+                date: nil,
+                rankBy: rankBy,
+                cache: cockpit,
+                yesterday: Day(shanghaiTimeOf: clock.seconds) - 1
+            )
             let data = try JSONTree.parse(body.json, maxDepth: JSONTree.storedMaxDepth).decimalsAsStrings
             guard let path = SyncAudience.path(of: try await directory.path(of: scope)) else { continue }
             let now = clock.seconds
             try await database.database.write { db in
-                let stored = try await db.first("SELECT data FROM sync_records WHERE collection = 'cockpitHome' AND record_id = $1 AND deleted = 0",
-                                                [.text(scope.description)])
+                let stored = try await db.first(
+                    "SELECT data FROM sync_records WHERE collection = 'cockpitHome' AND record_id = $1 AND deleted = 0",
+                    [.text(scope.description)]
+                )
                 let storedData = try stored?.optionalString("data").map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) }
                 guard storedData != data else { return }
-                try await SyncLog.put(db, collection: SyncCollection.cockpitHome.name, id: scope.description,
-                                      audience: SyncAudience(role: "leader", path: path), data: data, now: now)
+                try await SyncLog.put(
+                    db,
+                    collection: SyncCollection.cockpitHome.name,
+                    id: scope.description,
+                    audience: SyncAudience(role: "leader", path: path),
+                    data: data,
+                    now: now
+                )
             }
         }
     }
@@ -177,28 +236,48 @@ struct SyncController {
                 throw APIError(.badRequest, code: "invalid_field", message: "Mutation ids are positive integers.", field: "mutations[\(index)].id")
             }
             if index > 0, mutation.id <= body.mutations[index - 1].id {
-                throw APIError(.badRequest, code: "invalid_field", message: "Mutation ids must increase within a push.", field: "mutations[\(index)].id")
+                throw APIError(
+                    .badRequest,
+                    code: "invalid_field",
+                    message: "Mutation ids must increase within a push.",
+                    field: "mutations[\(index)].id"
+                )
             }
         }
         let stored = try await database.sync.storedResults(clientId: body.clientId, accountId: identity.accountId, ids: body.mutations.map(\.id))
         for (index, mutation) in body.mutations.enumerated() {
             if let previous = stored[mutation.id], previous.bodyDigest != mutation.bodyDigest {
-                throw APIError(.conflict, code: "mutation_id_reused",
-                               message: "Mutation \(mutation.id) was pushed before with a different body; nothing in this push was applied.",
-                               field: "mutations[\(index)]")
+                throw APIError(
+                    .conflict,
+                    code: "mutation_id_reused",
+                    message: "Mutation \(mutation.id) was pushed before with a different body; nothing in this push was applied.",
+                    field: "mutations[\(index)]"
+                )
             }
         }
         var lastApplied = try await database.sync.lastMutationId(clientId: body.clientId, accountId: identity.accountId)
         var results: [MutationResult] = []
         for mutation in body.mutations {
             if let previous = stored[mutation.id] {
-                results.append(MutationResult(id: mutation.id, status: MutationResult.Status(rawValue: previous.status) ?? .rejected,
-                                              code: previous.code, message: previous.message))
+                results.append(
+                    MutationResult(
+                        id: mutation.id,
+                        status: MutationResult.Status(rawValue: previous.status) ?? .rejected,
+                        code: previous.code,
+                        message: previous.message
+                    )
+                )
                 continue
             }
             if mutation.id <= lastApplied {
-                results.append(MutationResult(id: mutation.id, status: .rejected, code: "mutation_out_of_order",
-                                              message: "Mutation \(mutation.id) is at or below the last one applied (\(lastApplied)) and was never seen."))
+                results.append(
+                    MutationResult(
+                        id: mutation.id,
+                        status: .rejected,
+                        code: "mutation_out_of_order",
+                        message: "Mutation \(mutation.id) is at or below the last one applied (\(lastApplied)) and was never seen."
+                    )
+                )
                 continue
             }
             let result = await mutations.run(mutation, clientId: body.clientId, identity: identity, context: context)

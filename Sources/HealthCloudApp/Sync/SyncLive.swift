@@ -47,7 +47,12 @@ final class SyncWatcher: Service, Sendable {
             continuation.yield()
         }
 
-        func take() -> Batch? { pending.withLock { batch in defer { batch = nil }; return batch } }
+        func take() -> Batch? {
+            pending.withLock { batch in
+                defer { batch = nil }
+                return batch
+            }
+        }
     }
 
     let sync: SyncLog
@@ -178,8 +183,10 @@ final class SyncLiveHub: Sendable {
     /// Takes a slot of `kind` for the session and its account; false when either is full.
     func admit(_ kind: Kind, sessionId: String, accountId: Int) -> Bool {
         let (session, account) = ("\(kind.rawValue) s \(sessionId)", "\(kind.rawValue) a \(accountId)")
-        let (perSession, perAccount) = kind == .socket ? (limits.socketsPerSession, limits.socketsPerAccount)
-                                                       : (limits.longPollsPerSession, limits.longPollsPerAccount)
+        let (perSession, perAccount) =
+            kind == .socket
+            ? (limits.socketsPerSession, limits.socketsPerAccount)
+            : (limits.longPollsPerSession, limits.longPollsPerAccount)
         return held.withLock { held in
             guard held[session, default: 0] < perSession, held[account, default: 0] < perAccount else { return false }
             held[session, default: 0] += 1
@@ -249,12 +256,21 @@ final class SyncLiveHub: Sendable {
 
     /// Holds a pull that found nothing until a change it may read commits (told by the watcher,
     /// no query of its own), then reads the page once; nil when the time passes first.
-    func longPoll(identity: Identity, grants: [SyncAudience], since: Int64, seconds: Int,
-                  read: () async throws -> SyncLog.Page) async throws -> SyncLog.Page? {
+    func longPoll(
+        identity: Identity,
+        grants: [SyncAudience],
+        since: Int64,
+        seconds: Int,
+        read: () async throws -> SyncLog.Page
+    ) async throws -> SyncLog.Page? {
         guard admit(.longPoll, sessionId: identity.sessionId, accountId: identity.accountId) else {
-            throw APIError(.tooManyRequests, code: "too_many_long_polls",
-                           message: "This session or account already holds \(limits.longPollsPerSession) (per session) or \(limits.longPollsPerAccount) (per account) waiting pulls.",
-                           headers: [.retryAfter: String(limits.retryAfterSeconds)])
+            throw APIError(
+                .tooManyRequests,
+                code: "too_many_long_polls",
+                message:
+                    "This session or account already holds \(limits.longPollsPerSession) (per session) or \(limits.longPollsPerAccount) (per account) waiting pulls.",
+                headers: [.retryAfter: String(limits.retryAfterSeconds)]
+            )
         }
         defer { release(.longPoll, sessionId: identity.sessionId, accountId: identity.accountId) }
         let (id, subscription) = watcher.subscribe()
@@ -314,11 +330,21 @@ struct SyncLive: Sendable {
     /// answered `401` with the code any route gives (a refused upgrade would otherwise be a bare
     /// 400), one over the caps `429` with `Retry-After`; anything else goes to the router (401
     /// without a token, 400 to a plain GET).
-    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    func shouldUpgrade(
+        _ request: HTTPRequest,
+        channel: any Channel
+    ) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard request.path?.split(separator: "?").first.map(String.init) == Self.path else { return .dontUpgrade }
         guard let header = request.headerFields[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            return refuse(APIError(.unauthorized, code: "unauthenticated", message: "Sign in first: send Authorization: Bearer <access token>.",
-                                   headers: [.wwwAuthenticate: "Bearer"]), on: channel)
+            return refuse(
+                APIError(
+                    .unauthorized,
+                    code: "unauthenticated",
+                    message: "Sign in first: send Authorization: Bearer <access token>.",
+                    headers: [.wwwAuthenticate: "Bearer"]
+                ),
+                on: channel
+            )
         }
         let tokenHash = DataProtection.tokenHash(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         // The same checks as any request (expiry, revocation, idle time), with the same codes.
@@ -327,20 +353,38 @@ struct SyncLive: Sendable {
         case .alive(let session, let account, let held):
             (sessionId, accountId, assignments) = (session, account, held)
         case .ended(let code):
-            let message = switch code {
-            case "token_invalid": "The access token is not valid."
-            case "token_expired": "The access token has expired; refresh it."
-            default: "This session has ended. Sign in again."
-            }
-            return refuse(APIError(.unauthorized, code: code, message: message, headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]), on: channel)
+            let message =
+                switch code {
+                case "token_invalid": "The access token is not valid."
+                case "token_expired": "The access token has expired; refresh it."
+                default: "This session has ended. Sign in again."
+                }
+            return refuse(
+                APIError(.unauthorized, code: code, message: message, headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""]),
+                on: channel
+            )
         case .unknown:
-            return refuse(APIError(.serviceUnavailable, code: "temporarily_unavailable", message: "The session could not be checked; try again.",
-                                   headers: [.retryAfter: "5"]), on: channel)
+            return refuse(
+                APIError(
+                    .serviceUnavailable,
+                    code: "temporarily_unavailable",
+                    message: "The session could not be checked; try again.",
+                    headers: [.retryAfter: "5"]
+                ),
+                on: channel
+            )
         }
         guard hub.admit(.socket, sessionId: sessionId, accountId: accountId) else {
-            return refuse(APIError(.tooManyRequests, code: "too_many_sockets",
-                                   message: "This session or account already holds \(hub.limits.socketsPerSession) (per session) or \(hub.limits.socketsPerAccount) (per account) live sockets.",
-                                   headers: [.retryAfter: String(hub.limits.retryAfterSeconds)]), on: channel)
+            return refuse(
+                APIError(
+                    .tooManyRequests,
+                    code: "too_many_sockets",
+                    message:
+                        "This session or account already holds \(hub.limits.socketsPerSession) (per session) or \(hub.limits.socketsPerAccount) (per account) live sockets.",
+                    headers: [.retryAfter: String(hub.limits.retryAfterSeconds)]
+                ),
+                on: channel
+            )
         }
         let grants: [SyncAudience]
         do {
@@ -357,23 +401,32 @@ struct SyncLive: Sendable {
 
     /// Answers a refused upgrade with the API's error body and closes the connection.
     func refuse(_ error: APIError, on channel: any Channel) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        let body = (try? JSONEncoder().encode(APIError.ErrorBody(error: .init(code: error.code, message: error.message, field: error.field))))
+        let body =
+            (try? JSONEncoder().encode(APIError.ErrorBody(error: .init(code: error.code, message: error.message, field: error.field))))
             ?? Data(#"{"error":{"code":"internal_error","message":"error"}}"#.utf8)
         var headers = HTTPHeaders()
         for field in error.headers { headers.add(name: field.name.rawName, value: field.value) }
         headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: Int(error.status.code), reasonPhrase: error.status.reasonPhrase),
-                                    headers: headers)
+        let head = HTTPResponseHead(
+            version: .http1_1,
+            status: HTTPResponseStatus(statusCode: Int(error.status.code), reasonPhrase: error.status.reasonPhrase),
+            headers: headers
+        )
         channel.write(HTTPServerResponsePart.head(head), promise: nil)
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(mode: .all, promise: nil) }
         return .dontUpgrade
     }
 
-    func serve(tokenHash: String, assignments: Set<RoleAssignment>, grants: [SyncAudience],
-               inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    func serve(
+        tokenHash: String,
+        assignments: Set<RoleAssignment>,
+        grants: [SyncAudience],
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter
+    ) async throws {
         let (id, subscription) = hub.watcher.subscribe()
         defer { hub.watcher.unsubscribe(id) }
         let start = try await database.sync.state().lastVersion

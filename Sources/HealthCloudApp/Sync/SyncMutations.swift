@@ -1,8 +1,8 @@
 import Foundation
+import HTTPTypes
 import HealthCloudDomain
 import HealthCloudStorage
 import HealthCloudSync
-import HTTPTypes
 import Synchronization
 
 /// The named domain commands a device may push (SPEC.md §4–5). Each runs under the rules and
@@ -35,8 +35,11 @@ struct SyncMutations: Sendable {
             case .submitReport: return try await submitReport(context)
             case .submitPreCheck: return try await submitPreCheck(context)
             case nil:
-                return try await reject(context, code: "unknown_mutation",
-                                        message: "\(mutation.name) is not a mutation; use \(SyncMutationName.allCases.map(\.rawValue).joined(separator: ", ")).")
+                return try await reject(
+                    context,
+                    code: "unknown_mutation",
+                    message: "\(mutation.name) is not a mutation; use \(SyncMutationName.allCases.map(\.rawValue).joined(separator: ", "))."
+                )
             }
         } catch let error as APIError {
             // A client mistake (bad arguments, no right to do it): rejected for good, alone.
@@ -47,8 +50,14 @@ struct SyncMutations: Sendable {
             }
         } catch DatabaseError.uniqueViolation {
             // The same mutation pushed twice at once: the other push recorded it; answer with that.
-            if let stored = try? await database.sync.storedResults(clientId: clientId, accountId: identity.accountId, ids: [mutation.id])[mutation.id] {
-                return MutationResult(id: mutation.id, status: MutationResult.Status(rawValue: stored.status) ?? .rejected, code: stored.code, message: stored.message)
+            if let stored = try? await database.sync.storedResults(clientId: clientId, accountId: identity.accountId, ids: [mutation.id])[mutation.id]
+            {
+                return MutationResult(
+                    id: mutation.id,
+                    status: MutationResult.Status(rawValue: stored.status) ?? .rejected,
+                    code: stored.code,
+                    message: stored.message
+                )
             }
             return Self.retry(mutation)
         } catch {
@@ -57,22 +66,42 @@ struct SyncMutations: Sendable {
     }
 
     static func retry(_ mutation: Mutation) -> MutationResult {
-        MutationResult(id: mutation.id, status: .retry, code: "temporarily_unavailable", message: "The server could not apply this now; push it again later.")
+        MutationResult(
+            id: mutation.id,
+            status: .retry,
+            code: "temporarily_unavailable",
+            message: "The server could not apply this now; push it again later."
+        )
     }
 
     /// Records a result in `db` (the transaction of the effects, if any).
     func record(_ db: any SQLExecutor, _ context: Context, _ result: MutationResult) async throws {
-        try await SyncLog.recordMutation(db, clientId: context.clientId, accountId: context.identity.accountId, id: context.mutation.id,
-                                         name: context.mutation.name, bodyDigest: context.mutation.bodyDigest, status: result.status.rawValue,
-                                         code: result.code, message: result.message, now: context.now)
+        try await SyncLog.recordMutation(
+            db,
+            clientId: context.clientId,
+            accountId: context.identity.accountId,
+            id: context.mutation.id,
+            name: context.mutation.name,
+            bodyDigest: context.mutation.bodyDigest,
+            status: result.status.rawValue,
+            code: result.code,
+            message: result.message,
+            now: context.now
+        )
         if result.status == .rejected, let code = result.code, Self.conflictCodes.contains(code) {
             // Keyed and addressed by account and device: a device id alone is anyone's to claim.
             let account = context.identity.accountId
-            try await SyncLog.put(db, collection: SyncCollection.syncConflicts.name, id: "\(account):\(context.clientId):\(context.mutation.id)",
-                                  audience: .client(context.clientId, accountId: account),
-                                  data: .object(["mutationId": .integer(context.mutation.id), "name": .string(context.mutation.name),
-                                                 "code": .string(code), "message": .string(result.message ?? "")]),
-                                  now: context.now)
+            try await SyncLog.put(
+                db,
+                collection: SyncCollection.syncConflicts.name,
+                id: "\(account):\(context.clientId):\(context.mutation.id)",
+                audience: .client(context.clientId, accountId: account),
+                data: .object([
+                    "mutationId": .integer(context.mutation.id), "name": .string(context.mutation.name),
+                    "code": .string(code), "message": .string(result.message ?? ""),
+                ]),
+                now: context.now
+            )
         }
     }
 
@@ -125,19 +154,35 @@ struct SyncMutations: Sendable {
             let result: MutationResult
             switch try await WarningRepository.acknowledge(db, id: id, by: context.identity.accountId, note: note, now: context.now) {
             case .done: result = MutationResult(id: context.mutation.id, status: .applied)
-            case .notFound: result = MutationResult(id: context.mutation.id, status: .rejected, code: "warning_not_found", message: "There is no warning \(id).")
+            case .notFound:
+                result = MutationResult(id: context.mutation.id, status: .rejected, code: "warning_not_found", message: "There is no warning \(id).")
             case .alreadyAcknowledged:
-                result = MutationResult(id: context.mutation.id, status: .rejected, code: "already_acknowledged",
-                                        message: "Warning \(id) was already acknowledged; it opens again if it escalates.")
+                result = MutationResult(
+                    id: context.mutation.id,
+                    status: .rejected,
+                    code: "already_acknowledged",
+                    message: "Warning \(id) was already acknowledged; it opens again if it escalates."
+                )
             case .alreadyResolved:
-                result = MutationResult(id: context.mutation.id, status: .rejected, code: "already_resolved", message: "Warning \(id) was resolved meanwhile.")
+                result = MutationResult(
+                    id: context.mutation.id,
+                    status: .rejected,
+                    code: "already_resolved",
+                    message: "Warning \(id) was resolved meanwhile."
+                )
             }
             try await record(db, context, result)
             return result
         }
         if result.status == .applied {
-            try await audit.record("warning_ack", target: "warning:\(id)", result: "success", context: requestContext, identity: context.identity,
-                                   detail: "sync \(context.clientId)#\(context.mutation.id)")
+            try await audit.record(
+                "warning_ack",
+                target: "warning:\(id)",
+                result: "success",
+                context: requestContext,
+                identity: context.identity,
+                detail: "sync \(context.clientId)#\(context.mutation.id)"
+            )
         }
         return result
     }
@@ -145,9 +190,11 @@ struct SyncMutations: Sendable {
     func markNotificationRead(_ context: Context) async throws -> MutationResult {
         let args = try Self.args(context.mutation)
         let id = try Self.integer(args, "notificationId")
-        guard let patient = context.identity.assignments.lazy.compactMap({ assignment -> Int? in
-            if case .patient(let patientId) = assignment.scope { patientId } else { nil }
-        }).first else {
+        guard
+            let patient = context.identity.assignments.lazy.compactMap({ assignment -> Int? in
+                if case .patient(let patientId) = assignment.scope { patientId } else { nil }
+            }).first
+        else {
             throw APIError(.forbidden, code: "forbidden_role", message: "Only patients read notifications.")
         }
         return try await database.database.write { db in
@@ -155,7 +202,12 @@ struct SyncMutations: Sendable {
             switch try await NotificationRepository.markRead(db, id: id, patientId: patient, now: context.now) {
             case .marked, .alreadyRead: result = MutationResult(id: context.mutation.id, status: .applied)
             case .notFound:
-                result = MutationResult(id: context.mutation.id, status: .rejected, code: "notification_not_found", message: "You have no notification \(id).")
+                result = MutationResult(
+                    id: context.mutation.id,
+                    status: .rejected,
+                    code: "notification_not_found",
+                    message: "You have no notification \(id)."
+                )
             }
             try await record(db, context, result)
             return result
@@ -173,35 +225,55 @@ struct SyncMutations: Sendable {
         }
         var reason: String?
         if let value = args["correctionReason"], value != .null { reason = try Self.string(args, "correctionReason", maxLength: 500) }
-        guard let path = try await directory.path(of: .campus(campusId)) else { throw APIError.notFound("campus_not_found", "There is no campus \(campusId).") }
+        guard let path = try await directory.path(of: .campus(campusId)) else {
+            throw APIError.notFound("campus_not_found", "There is no campus \(campusId).")
+        }
         guard context.identity.may([.reporter], at: path) else {
             throw APIError(.forbidden, code: "forbidden_scope", message: "Campus \(campusId) is outside your reporting scope.")
         }
         let districtLevel = context.identity.assignments.contains { assignment in
-            assignment.role == .reporter && {
-                switch assignment.scope {
-                case .city: true
-                case .district(let code): code == path.districtCode
-                default: false
-                }
-            }()
+            assignment.role == .reporter
+                && {
+                    switch assignment.scope {
+                    case .city: true
+                    case .district(let code): code == path.districtCode
+                    default: false
+                    }
+                }()
         }
-        let submission = ReportSubmission(campusId: campusId, date: date, body: report, correctionReason: reason, submittedBy: context.identity.accountId,
-                                          submittedAt: context.now, submitterMayApprove: districtLevel)
+        let submission = ReportSubmission(
+            campusId: campusId,
+            date: date,
+            body: report,
+            correctionReason: reason,
+            submittedBy: context.identity.accountId,
+            submittedAt: context.now,
+            submitterMayApprove: districtLevel
+        )
         let id = context.mutation.id
         let holder = ResultHolder()
         _ = try await database.ingestion.ingest([submission], today: Day(shanghaiTimeOf: context.now), now: context.now) { outcomes, db in
-            let result: MutationResult = switch outcomes[0] {
-            case .accepted: MutationResult(id: id, status: .applied)
-            case .pendingApproval: MutationResult(id: id, status: .applied, code: "pending_approval",
-                                                  message: "The correction waits for a district reporter's approval.")
-            case .rejected(let findings):
-                MutationResult(id: id, status: .rejected, code: "report_rejected",
-                               message: findings.filter { $0.severity == .error }.map { "\($0.field ?? "report"): \($0.message)" }.joined(separator: "; "))
-            case .correctionReasonRequired:
-                MutationResult(id: id, status: .rejected, code: "correction_reason_required", message: "A correction needs a correctionReason.")
-            case .unknownCampus: MutationResult(id: id, status: .rejected, code: "campus_not_found", message: "There is no campus \(campusId).")
-            }
+            let result: MutationResult =
+                switch outcomes[0] {
+                case .accepted: MutationResult(id: id, status: .applied)
+                case .pendingApproval:
+                    MutationResult(
+                        id: id,
+                        status: .applied,
+                        code: "pending_approval",
+                        message: "The correction waits for a district reporter's approval."
+                    )
+                case .rejected(let findings):
+                    MutationResult(
+                        id: id,
+                        status: .rejected,
+                        code: "report_rejected",
+                        message: findings.filter { $0.severity == .error }.map { "\($0.field ?? "report"): \($0.message)" }.joined(separator: "; ")
+                    )
+                case .correctionReasonRequired:
+                    MutationResult(id: id, status: .rejected, code: "correction_reason_required", message: "A correction needs a correctionReason.")
+                case .unknownCampus: MutationResult(id: id, status: .rejected, code: "campus_not_found", message: "There is no campus \(campusId).")
+                }
             try await record(db, context, result)
             holder.set(result)
         }
@@ -216,7 +288,12 @@ extension SyncMutations {
         let args = try Self.args(context.mutation)
         let patientId = try context.identity.requirePatientId()
         guard case .integer(let version)? = args["questionnaireVersion"], version >= 1, version < Int64(Int32.max) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "args.questionnaireVersion must be a positive integer.", field: "args.questionnaireVersion")
+            throw APIError(
+                .badRequest,
+                code: "invalid_field",
+                message: "args.questionnaireVersion must be a positive integer.",
+                field: "args.questionnaireVersion"
+            )
         }
         guard case .object(let answers)? = args["answers"] else {
             throw APIError(.badRequest, code: "invalid_field", message: "args.answers must be an object of linkId → answer.", field: "args.answers")
@@ -224,7 +301,8 @@ extension SyncMutations {
         var location: (lat: Double, lng: Double)?
         if let value = args["location"], value != .null {
             guard case .object(let point) = value, let lat = Self.number(point["lat"]), let lng = Self.number(point["lng"]),
-                  (-90...90).contains(lat), (-180...180).contains(lng) else {
+                (-90...90).contains(lat), (-180...180).contains(lng)
+            else {
                 throw APIError(.badRequest, code: "invalid_field", message: "args.location must be {lat, lng} on Earth.", field: "args.location")
             }
             location = (lat, lng)
@@ -234,7 +312,8 @@ extension SyncMutations {
         var typed = answers
         for (linkId, value) in answers {
             guard case .string(let text) = value, let item = questionnaire.item(linkId), item.type == .decimal || item.type == .integer,
-                  let number = Double(text), number.isFinite else { continue }
+                let number = Double(text), number.isFinite
+            else { continue }
             typed[linkId] = .number(number)
         }
         switch try prechecks.evaluate(patientId: patientId, version: Int(version), answers: typed, location: location) {
@@ -243,7 +322,12 @@ extension SyncMutations {
         case .success(let new):
             return try await database.database.write { db in
                 let precheck = try await PreCheckRepository.insert(db, new, now: context.now)
-                let result = MutationResult(id: context.mutation.id, status: .applied, code: nil, message: "pre-check \(precheck.id): \(precheck.level.rawValue)")
+                let result = MutationResult(
+                    id: context.mutation.id,
+                    status: .applied,
+                    code: nil,
+                    message: "pre-check \(precheck.id): \(precheck.level.rawValue)"
+                )
                 try await record(db, context, result)
                 return result
             }

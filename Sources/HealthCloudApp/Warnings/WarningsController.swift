@@ -42,7 +42,9 @@ struct WarningsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let scope: Scope
         if let text = request.uri.queryParameters["scope"].map(String.init) {
-            guard let parsed = Scope(text) else { throw APIError.invalidParameter("scope", "scope must be city, district:CODE, institution:ID or campus:ID.") }
+            guard let parsed = Scope(text) else {
+                throw APIError.invalidParameter("scope", "scope must be city, district:CODE, institution:ID or campus:ID.")
+            }
             scope = parsed
         } else {
             let identity = try context.requireIdentity()
@@ -57,7 +59,10 @@ struct WarningsController {
         }
         let statusText = request.uri.queryParameters["status"].map(String.init) ?? "active"
         guard let status = WarningRepository.StatusFilter(rawValue: statusText) else {
-            throw APIError.invalidParameter("status", "status must be one of \(WarningRepository.StatusFilter.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw APIError.invalidParameter(
+                "status",
+                "status must be one of \(WarningRepository.StatusFilter.allCases.map(\.rawValue).joined(separator: ", "))."
+            )
         }
         let limit = try RequestParameters.limit(in: request)
         let offset = try RequestParameters.nonNegativeInteger("offset", in: request) ?? 0
@@ -73,7 +78,9 @@ struct WarningsController {
 
     @Sendable func detail(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try RequestParameters.positiveInteger("id", in: context)
-        guard let warning = try await database.warnings.warning(id: id) else { throw APIError.notFound("warning_not_found", "There is no warning \(id).") }
+        guard let warning = try await database.warnings.warning(id: id) else {
+            throw APIError.notFound("warning_not_found", "There is no warning \(id).")
+        }
         return try JSONResponse.encode(Detail(warning: warning, events: try await database.warnings.events(warningId: id)))
     }
 
@@ -101,8 +108,12 @@ struct WarningsController {
         }
     }
 
-    private func decide(_ request: Request, _ context: AppRequestContext, action: String,
-                        _ change: (Int, Int, String, Int64) async throws -> WarningRepository.Outcome) async throws -> Response {
+    private func decide(
+        _ request: Request,
+        _ context: AppRequestContext,
+        action: String,
+        _ change: (Int, Int, String, Int64) async throws -> WarningRepository.Outcome
+    ) async throws -> Response {
         let identity = try context.requireIdentity()
         let id = try RequestParameters.positiveInteger("id", in: context)
         let note = try await note(request, context)

@@ -14,8 +14,15 @@ public struct Metric: Sendable {
     public let lookBackDays: Int
     private let compute: @Sendable (_ days: [DayFigures?], _ index: Int) -> Double?
 
-    init(_ id: String, _ label: String, unit: String, decimals: Int = 0, isCount: Bool = false, lookBackDays: Int = 0,
-         compute: @escaping @Sendable ([DayFigures?], Int) -> Double?) {
+    init(
+        _ id: String,
+        _ label: String,
+        unit: String,
+        decimals: Int = 0,
+        isCount: Bool = false,
+        lookBackDays: Int = 0,
+        compute: @escaping @Sendable ([DayFigures?], Int) -> Double?
+    ) {
         self.lookBackDays = lookBackDays
         self.id = id
         self.label = label
@@ -117,10 +124,21 @@ public enum Metrics {
         },
         Metric("icu.ventilatorUseRate", "呼吸机使用率", unit: "%", decimals: 1, compute: ratio("icu.ventilatorsInUse", "icu.ventilatorsTotal")),
         Metric("feverClinic.positiveRate", "发热门诊阳性率", unit: "%", decimals: 1, compute: ratio("feverClinic.positives", "feverClinic.visits")),
-        Metric("feverClinic.isolationOccupancyRate", "留观室使用率", unit: "%", decimals: 1,
-               compute: ratio("feverClinic.isolationRoomsOccupied", "feverClinic.isolationRoomsTotal")),
+        Metric(
+            "feverClinic.isolationOccupancyRate",
+            "留观室使用率",
+            unit: "%",
+            decimals: 1,
+            compute: ratio("feverClinic.isolationRoomsOccupied", "feverClinic.isolationRoomsTotal")
+        ),
         Metric("nucleicAcid.positiveRate", "核酸阳性率", unit: "%", decimals: 2, compute: ratio("nucleicAcid.positives", "nucleicAcid.samplesTested")),
-        Metric("nucleicAcid.capacityUseRate", "检测能力使用率", unit: "%", decimals: 1, compute: ratio("nucleicAcid.samplesTested", "nucleicAcid.dailyCapacity")),
+        Metric(
+            "nucleicAcid.capacityUseRate",
+            "检测能力使用率",
+            unit: "%",
+            decimals: 1,
+            compute: ratio("nucleicAcid.samplesTested", "nucleicAcid.dailyCapacity")
+        ),
         // Emergency load against the scope's own baseline: today over the mean of the 28 days
         // before (at least 14 of them reported), in percent.
         Metric("medicalService.emergencyLoadIndex", "急诊负荷指数", unit: "%", decimals: 0, lookBackDays: 28) { days, index in
@@ -152,10 +170,10 @@ public enum Metrics {
     public static func catalogItem(of id: String) -> (kind: CatalogKind, code: String)? {
         let parts = id.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[1] == "daysOfSupply",
-              let kind: CatalogKind = parts[0] == "drugs" ? .drug : parts[0] == "materials" ? .material : nil,
-              (1...32).contains(parts[2].count),
-              parts[2].unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }),
-              parts[2].first != "_", parts[2].first != "-"
+            let kind: CatalogKind = parts[0] == "drugs" ? .drug : parts[0] == "materials" ? .material : nil,
+            (1...32).contains(parts[2].count),
+            parts[2].unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }),
+            parts[2].first != "_", parts[2].first != "-"
         else { return nil }
         return (kind, parts[2])
     }

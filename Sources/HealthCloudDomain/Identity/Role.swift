@@ -27,16 +27,27 @@ public enum Scope: Sendable, Hashable, Codable, CustomStringConvertible, Compara
     case patient(Int)
 
     public init?(_ text: String) {
-        if text == "city" { self = .city; return }
+        if text == "city" {
+            self = .city
+            return
+        }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[1].isEmpty else { return nil }
         let number = Int(parts[1]).flatMap { $0 >= 1 && String($0) == parts[1] ? $0 : nil }
         switch parts[0] {
         case "district" where District.isWellFormedCode(parts[1]): self = .district(parts[1])
-        case "institution": guard let number else { return nil }; self = .institution(number)
-        case "campus": guard let number else { return nil }; self = .campus(number)
-        case "site": guard let number else { return nil }; self = .site(number)
-        case "patient": guard let number else { return nil }; self = .patient(number)
+        case "institution":
+            guard let number else { return nil }
+            self = .institution(number)
+        case "campus":
+            guard let number else { return nil }
+            self = .campus(number)
+        case "site":
+            guard let number else { return nil }
+            self = .site(number)
+        case "patient":
+            guard let number else { return nil }
+            self = .patient(number)
         default: return nil
         }
     }

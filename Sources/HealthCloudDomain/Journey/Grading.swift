@@ -16,9 +16,11 @@ public enum PatientGrade: String, Sendable, Hashable, Codable, CaseIterable {
     /// What the patient is told, in the notification and on the appointment.
     public var advice: String {
         switch self {
-        case .mild: "轻型：居家隔离治疗，2天后社区医生电话随访；出现气促、高热不退请立即就医。Mild: isolate at home; a community doctor calls you in 2 days. Seek care at once if breathing gets hard or the fever does not fall."
+        case .mild:
+            "轻型：居家隔离治疗，2天后社区医生电话随访；出现气促、高热不退请立即就医。Mild: isolate at home; a community doctor calls you in 2 days. Seek care at once if breathing gets hard or the fever does not fall."
         case .moderate: "中型：转区级医院住院治疗，请等待转运安排。Moderate: admitted to a district hospital; wait for the transfer."
-        case .severe: "重型：转定点收治医院（市公共卫生临床中心），由120转运。Severe: transferred by ambulance to the designated infectious-disease hospital (Shanghai Public Health Clinical Center)."
+        case .severe:
+            "重型：转定点收治医院（市公共卫生临床中心），由120转运。Severe: transferred by ambulance to the designated infectious-disease hospital (Shanghai Public Health Clinical Center)."
         case .critical: "危重型：转定点收治医院重症监护，由120立即转运。Critical: immediate ambulance transfer to the designated infectious-disease hospital's ICU."
         }
     }

@@ -57,12 +57,20 @@ public struct Questionnaire: Sendable, Hashable, Codable {
         for item in items {
             let enabled = isEnabled(item, answers)
             guard let value = answers[item.linkId], value != .null else {
-                if enabled && item.required { problems.append(Problem(linkId: item.linkId, code: "required", message: "\(item.linkId) is required.")) }
+                if enabled && item.required {
+                    problems.append(Problem(linkId: item.linkId, code: "required", message: "\(item.linkId) is required."))
+                }
                 continue
             }
             guard enabled else {
-                problems.append(Problem(linkId: item.linkId, code: "not_enabled",
-                                        message: "\(item.linkId) does not apply to these answers (\(item.enableWhen?.map { "\($0.question) \($0.operator) \($0.answer.display)" }.joined(separator: item.enableBehavior == "any" ? " or " : " and ") ?? "")); leave it out."))
+                problems.append(
+                    Problem(
+                        linkId: item.linkId,
+                        code: "not_enabled",
+                        message:
+                            "\(item.linkId) does not apply to these answers (\(item.enableWhen?.map { "\($0.question) \($0.operator) \($0.answer.display)" }.joined(separator: item.enableBehavior == "any" ? " or " : " and ") ?? "")); leave it out."
+                    )
+                )
                 continue
             }
             if let problem = check(item, value) { problems.append(problem) }
@@ -93,8 +101,12 @@ public struct Questionnaire: Sendable, Hashable, Codable {
             guard let number = value.numberValue, item.type == .decimal || value.isInteger else {
                 return problem("wrong_type", "\(item.linkId) must be \(item.type == .integer ? "a whole number" : "a number").")
             }
-            if let low = item.minValue, number < low { return problem("out_of_range", "\(item.linkId) must be at least \(low.shortText)\(item.unit.map { " \($0)" } ?? "").") }
-            if let high = item.maxValue, number > high { return problem("out_of_range", "\(item.linkId) must be at most \(high.shortText)\(item.unit.map { " \($0)" } ?? "").") }
+            if let low = item.minValue, number < low {
+                return problem("out_of_range", "\(item.linkId) must be at least \(low.shortText)\(item.unit.map { " \($0)" } ?? "").")
+            }
+            if let high = item.maxValue, number > high {
+                return problem("out_of_range", "\(item.linkId) must be at most \(high.shortText)\(item.unit.map { " \($0)" } ?? "").")
+            }
         case .string:
             guard case .string(let text) = value else { return problem("wrong_type", "\(item.linkId) must be a string.") }
             if let limit = item.maxLength, text.count > limit { return problem("too_long", "\(item.linkId) must have at most \(limit) characters.") }
@@ -102,9 +114,13 @@ public struct Questionnaire: Sendable, Hashable, Codable {
             let codes = Set((item.options ?? []).map(\.code))
             let allowed = (item.options ?? []).map(\.code).joined(separator: ", ")
             if item.repeats == true {
-                guard case .array(let values) = value else { return problem("wrong_type", "\(item.linkId) must be a list of option codes (\(allowed)).") }
+                guard case .array(let values) = value else {
+                    return problem("wrong_type", "\(item.linkId) must be a list of option codes (\(allowed)).")
+                }
                 for element in values {
-                    guard case .string(let code) = element else { return problem("wrong_type", "\(item.linkId) must be a list of option codes (\(allowed)).") }
+                    guard case .string(let code) = element else {
+                        return problem("wrong_type", "\(item.linkId) must be a list of option codes (\(allowed)).")
+                    }
                     guard codes.contains(code) else { return problem("unknown_option", "\(item.linkId): \(code) is not one of \(allowed).") }
                 }
                 if Set(values).count != values.count { return problem("wrong_type", "\(item.linkId) lists an option twice.") }

@@ -15,7 +15,8 @@ public struct SiteSchedule: Sendable, Hashable, Codable {
     public static func standard(for kind: SiteKind) -> SiteSchedule {
         switch kind {
         case .feverClinic: SiteSchedule(hours: [Hours(from: 0, to: 24 * 60)], slotMinutes: 60, slotCapacity: 20)
-        case .feverSentinel: SiteSchedule(hours: [Hours(from: 8 * 60, to: 11 * 60 + 30), Hours(from: 13 * 60, to: 17 * 60)], slotMinutes: 60, slotCapacity: 10)
+        case .feverSentinel:
+            SiteSchedule(hours: [Hours(from: 8 * 60, to: 11 * 60 + 30), Hours(from: 13 * 60, to: 17 * 60)], slotMinutes: 60, slotCapacity: 10)
         }
     }
 
@@ -37,8 +38,15 @@ public struct SiteSchedule: Sendable, Hashable, Codable {
             while start < block.to {
                 let end = min(start + slotMinutes, block.to)
                 let capacity = max(1, slotCapacity * (end - start) / slotMinutes)
-                windows.append(Window(startsAt: midnight + Int64(start * 60), endsAt: midnight + Int64(end * 60), capacity: capacity,
-                                      start: Self.clock(start), end: Self.clock(end)))
+                windows.append(
+                    Window(
+                        startsAt: midnight + Int64(start * 60),
+                        endsAt: midnight + Int64(end * 60),
+                        capacity: capacity,
+                        start: Self.clock(start),
+                        end: Self.clock(end)
+                    )
+                )
                 start = end
             }
         }
@@ -47,7 +55,8 @@ public struct SiteSchedule: Sendable, Hashable, Codable {
 
     /// `HH:MM` of minutes after midnight (`24:00` for the end of the day).
     public static func clock(_ minutes: Int) -> String {
-        let hour = minutes / 60, minute = minutes % 60
+        let hour = minutes / 60
+        let minute = minutes % 60
         return (hour < 10 ? "0" : "") + String(hour) + ":" + (minute < 10 ? "0" : "") + String(minute)
     }
 

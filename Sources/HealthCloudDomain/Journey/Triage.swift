@@ -31,10 +31,19 @@ public indirect enum TriageCondition: Sendable, Hashable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let all = try container.decodeIfPresent([TriageCondition].self, forKey: .all) { self = .all(all); return }
-        if let any = try container.decodeIfPresent([TriageCondition].self, forKey: .any) { self = .any(any); return }
-        self = .test(item: try container.decode(String.self, forKey: .item), op: try container.decode(String.self, forKey: .op),
-                     value: try container.decodeIfPresent(JSONValue.self, forKey: .value) ?? .null)
+        if let all = try container.decodeIfPresent([TriageCondition].self, forKey: .all) {
+            self = .all(all)
+            return
+        }
+        if let any = try container.decodeIfPresent([TriageCondition].self, forKey: .any) {
+            self = .any(any)
+            return
+        }
+        self = .test(
+            item: try container.decode(String.self, forKey: .item),
+            op: try container.decode(String.self, forKey: .op),
+            value: try container.decodeIfPresent(JSONValue.self, forKey: .value) ?? .null
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -120,7 +129,8 @@ public struct TriageRuleTable: Sendable, Hashable, Codable {
     public func triage(_ answers: [String: JSONValue]) -> Outcome {
         let fired = rules.filter { $0.when.holds(answers) }
         let level = fired.map(\.level).max() ?? .homeCare
-        var reasons = fired.filter { $0.level == level }.map { Reason(rule: $0.id, text: $0.reason) }
+        var reasons =
+            fired.filter { $0.level == level }.map { Reason(rule: $0.id, text: $0.reason) }
             + fired.filter { $0.level != level }.map { Reason(rule: $0.id, text: $0.reason) }
         if reasons.isEmpty { reasons = [Reason(rule: "none", text: "没有需要就诊的症状或风险 No symptom or risk that needs a visit.")] }
         return Outcome(level: level, reasons: reasons, advice: advice[level.rawValue] ?? "")
@@ -154,33 +164,83 @@ extension TriageRuleTable {
         typealias C = TriageCondition
         func test(_ item: String, _ op: String, _ value: JSONValue = .null) -> C { .test(item: item, op: op, value: value) }
         let fever = test("temperature", ">=", .number(37.3))
-        let exposure = C.any([test("contactWithCase", "=", .bool(true)), test("riskAreaStay", "=", .bool(true)), test("cluster", "!=", .string("none"))])
-        let riskGroup = C.any([test("age", ">=", .integer(65)), test("age", "<", .integer(6)), test("pregnant", "=", .bool(true)),
-                               test("chronicDiseases", "nonEmpty"), test("immunosuppressed", "=", .bool(true))])
-        let respiratory = C.any([test("cough", "=", .bool(true)), test("soreThroat", "=", .bool(true)), test("lossOfSmellTaste", "=", .bool(true))])
-        return TriageRuleTable(version: 1, rules: [
-            TriageRule(id: "danger-signs", level: .emergency, reason: "出现危险征象 Danger signs (chest pain, confusion, blue lips, unable to drink, seizure).",
-                       when: test("dangerSigns", "nonEmpty")),
-            TriageRule(id: "low-oxygen", level: .emergency, reason: "血氧低于93% Oxygen saturation below 93 %.", when: test("spo2", "<", .integer(93))),
-            TriageRule(id: "hyperpyrexia", level: .emergency, reason: "体温41°C及以上 Temperature of 41 °C or more.", when: test("temperature", ">=", .integer(41))),
-            TriageRule(id: "dyspnoea", level: .feverClinic, reason: "呼吸困难 Shortness of breath.", when: test("dyspnoea", "=", .bool(true))),
-            TriageRule(id: "fever-exposure", level: .feverClinic, reason: "发热且有流行病学史 Fever after contact with a case, a risk area or a cluster.",
-                       when: .all([fever, exposure])),
-            TriageRule(id: "fever-risk-group", level: .feverClinic,
-                       reason: "发热且属高危人群 Fever in a risk group (65 or older, under 6, pregnant, chronic disease, immunosuppressed).",
-                       when: .all([fever, riskGroup])),
-            TriageRule(id: "high-fever", level: .feverClinic, reason: "体温38.5°C及以上 Temperature of 38.5 °C or more.", when: test("temperature", ">=", .number(38.5))),
-            TriageRule(id: "long-fever", level: .feverClinic, reason: "发热3天及以上 Fever for 3 days or more.", when: test("feverDays", ">=", .integer(3))),
-            TriageRule(id: "fever", level: .sentinel, reason: "发热 Fever (37.3 °C or more).", when: fever),
-            TriageRule(id: "respiratory-exposure", level: .sentinel, reason: "呼吸道症状且有流行病学史 Respiratory symptoms after an exposure.",
-                       when: .all([respiratory, exposure])),
-            TriageRule(id: "child-without-guardian", level: .sentinel, reason: "6岁以下儿童需监护人陪同 A child under 6 must come with a guardian.",
-                       when: test("guardianPresent", "=", .bool(false))),
-        ], advice: [
-            TriageLevel.homeCare.rawValue: "居家观察：多饮水、休息，每日测体温；出现发热或呼吸困难请重新预检。Stay home, drink, rest and take your temperature daily; answer the pre-check again if fever or breathing trouble starts.",
-            TriageLevel.sentinel.rawValue: "请预约就近社区发热哨点就诊，全程佩戴口罩，避免乘坐公共交通。Book the nearest community fever sentinel; wear a mask and avoid public transport.",
-            TriageLevel.feverClinic.rawValue: "请预约发热门诊，凭二维码无接触签到，全程佩戴口罩。Book a fever clinic and check in contactless with your QR pass; wear a mask.",
-            TriageLevel.emergency.rawValue: "请立即拨打120，不要自行前往医院。Call 120 now; do not travel to hospital on your own.",
+        let exposure = C.any([
+            test("contactWithCase", "=", .bool(true)), test("riskAreaStay", "=", .bool(true)), test("cluster", "!=", .string("none")),
         ])
+        let riskGroup = C.any([
+            test("age", ">=", .integer(65)), test("age", "<", .integer(6)), test("pregnant", "=", .bool(true)),
+            test("chronicDiseases", "nonEmpty"), test("immunosuppressed", "=", .bool(true)),
+        ])
+        let respiratory = C.any([test("cough", "=", .bool(true)), test("soreThroat", "=", .bool(true)), test("lossOfSmellTaste", "=", .bool(true))])
+        return TriageRuleTable(
+            version: 1,
+            rules: [
+                TriageRule(
+                    id: "danger-signs",
+                    level: .emergency,
+                    reason: "出现危险征象 Danger signs (chest pain, confusion, blue lips, unable to drink, seizure).",
+                    when: test("dangerSigns", "nonEmpty")
+                ),
+                TriageRule(
+                    id: "low-oxygen",
+                    level: .emergency,
+                    reason: "血氧低于93% Oxygen saturation below 93 %.",
+                    when: test("spo2", "<", .integer(93))
+                ),
+                TriageRule(
+                    id: "hyperpyrexia",
+                    level: .emergency,
+                    reason: "体温41°C及以上 Temperature of 41 °C or more.",
+                    when: test("temperature", ">=", .integer(41))
+                ),
+                TriageRule(id: "dyspnoea", level: .feverClinic, reason: "呼吸困难 Shortness of breath.", when: test("dyspnoea", "=", .bool(true))),
+                TriageRule(
+                    id: "fever-exposure",
+                    level: .feverClinic,
+                    reason: "发热且有流行病学史 Fever after contact with a case, a risk area or a cluster.",
+                    when: .all([fever, exposure])
+                ),
+                TriageRule(
+                    id: "fever-risk-group",
+                    level: .feverClinic,
+                    reason: "发热且属高危人群 Fever in a risk group (65 or older, under 6, pregnant, chronic disease, immunosuppressed).",
+                    when: .all([fever, riskGroup])
+                ),
+                TriageRule(
+                    id: "high-fever",
+                    level: .feverClinic,
+                    reason: "体温38.5°C及以上 Temperature of 38.5 °C or more.",
+                    when: test("temperature", ">=", .number(38.5))
+                ),
+                TriageRule(
+                    id: "long-fever",
+                    level: .feverClinic,
+                    reason: "发热3天及以上 Fever for 3 days or more.",
+                    when: test("feverDays", ">=", .integer(3))
+                ),
+                TriageRule(id: "fever", level: .sentinel, reason: "发热 Fever (37.3 °C or more).", when: fever),
+                TriageRule(
+                    id: "respiratory-exposure",
+                    level: .sentinel,
+                    reason: "呼吸道症状且有流行病学史 Respiratory symptoms after an exposure.",
+                    when: .all([respiratory, exposure])
+                ),
+                TriageRule(
+                    id: "child-without-guardian",
+                    level: .sentinel,
+                    reason: "6岁以下儿童需监护人陪同 A child under 6 must come with a guardian.",
+                    when: test("guardianPresent", "=", .bool(false))
+                ),
+            ],
+            advice: [
+                TriageLevel.homeCare.rawValue:
+                    "居家观察：多饮水、休息，每日测体温；出现发热或呼吸困难请重新预检。Stay home, drink, rest and take your temperature daily; answer the pre-check again if fever or breathing trouble starts.",
+                TriageLevel.sentinel.rawValue:
+                    "请预约就近社区发热哨点就诊，全程佩戴口罩，避免乘坐公共交通。Book the nearest community fever sentinel; wear a mask and avoid public transport.",
+                TriageLevel.feverClinic.rawValue:
+                    "请预约发热门诊，凭二维码无接触签到，全程佩戴口罩。Book a fever clinic and check in contactless with your QR pass; wear a mask.",
+                TriageLevel.emergency.rawValue: "请立即拨打120，不要自行前往医院。Call 120 now; do not travel to hospital on your own.",
+            ]
+        )
     }()
 }

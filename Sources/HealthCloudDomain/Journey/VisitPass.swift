@@ -41,11 +41,13 @@ public struct VisitPassClaims: Sendable, Hashable {
         func integer(_ key: String) -> Int64? {
             // JSONSerialization hands booleans over as NSNumber too (objCType "c"): not an id.
             guard let number = claims[key] as? NSNumber, String(cString: number.objCType) != "c",
-                  number.doubleValue.rounded() == number.doubleValue, abs(number.doubleValue) < 9e15 else { return nil }
+                number.doubleValue.rounded() == number.doubleValue, abs(number.doubleValue) < 9e15
+            else { return nil }
             return number.int64Value
         }
         guard let passId = claims["jti"] as? String, let appointment = integer("apt"), let site = integer("site"),
-              let notBefore = integer("nbf"), let expiresAt = integer("exp") else { return nil }
+            let notBefore = integer("nbf"), let expiresAt = integer("exp")
+        else { return nil }
         self.init(passId: passId, appointmentId: Int(appointment), siteId: Int(site), notBefore: notBefore, expiresAt: expiresAt)
         issuedAt = integer("iat")
     }

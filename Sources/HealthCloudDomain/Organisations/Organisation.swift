@@ -105,8 +105,16 @@ public struct Campus: Sendable, Hashable, Codable {
     public var sites: [Site]
 
     public init(
-        id: Int, institutionId: Int, institutionName: String, name: String, districtCode: String,
-        level: InstitutionLevel, kind: InstitutionKind, latitude: Double, longitude: Double, sites: [Site]
+        id: Int,
+        institutionId: Int,
+        institutionName: String,
+        name: String,
+        districtCode: String,
+        level: InstitutionLevel,
+        kind: InstitutionKind,
+        latitude: Double,
+        longitude: Double,
+        sites: [Site]
     ) {
         self.id = id
         self.institutionId = institutionId

@@ -20,7 +20,7 @@ public struct Day: Sendable, Hashable, Comparable, Codable, CustomStringConverti
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              (1...12).contains(month), (1...31).contains(day), year >= 1900
+            (1...12).contains(month), (1...31).contains(day), year >= 1900
         else { return nil }
         let days = Self.daysFromCivil(year: year, month: month, day: day)
         guard Self.civil(fromDays: days) == (year, month, day) else { return nil }

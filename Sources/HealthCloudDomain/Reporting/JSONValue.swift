@@ -15,12 +15,30 @@ public enum JSONValue: Sendable, Hashable, Codable {
             return
         }
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let bool = try? container.decode(Bool.self) { self = .bool(bool); return }
-        if let integer = try? container.decode(Int64.self) { self = .integer(integer); return }
-        if let number = try? container.decode(Double.self) { self = .number(number); return }
-        if let string = try? container.decode(String.self) { self = .string(string); return }
-        if let array = try? container.decode([JSONValue].self) { self = .array(array); return }
+        if container.decodeNil() {
+            self = .null
+            return
+        }
+        if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+            return
+        }
+        if let integer = try? container.decode(Int64.self) {
+            self = .integer(integer)
+            return
+        }
+        if let number = try? container.decode(Double.self) {
+            self = .number(number)
+            return
+        }
+        if let string = try? container.decode(String.self) {
+            self = .string(string)
+            return
+        }
+        if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
+            return
+        }
         self = .object(try container.decode([String: JSONValue].self))
     }
 

@@ -46,29 +46,51 @@ public enum QualityControl {
                 continue
             case .notInFuture:
                 if input.date > input.today {
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: "date",
-                                            message: fill(rule.message, [:]) + " (\(input.date) is after today, \(input.today))"))
+                    findings.append(
+                        Finding(
+                            rule: rule.id,
+                            severity: rule.severity,
+                            field: "date",
+                            message: fill(rule.message, [:]) + " (\(input.date) is after today, \(input.today))"
+                        )
+                    )
                 }
             case .notGreater(let field, let limit):
                 if let a = report.counts[field], let b = report.counts[limit], a > b {
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: field, message: fill(rule.message, ["a": "\(a)", "b": "\(b)"])))
+                    findings.append(
+                        Finding(rule: rule.id, severity: rule.severity, field: field, message: fill(rule.message, ["a": "\(a)", "b": "\(b)"]))
+                    )
                 }
             case .sumNotGreater(let fields, let limit):
                 let values = fields.compactMap { report.counts[$0] }
                 if values.count == fields.count, let b = report.counts[limit], values.reduce(0, +) > b {
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: fields.first,
-                                            message: fill(rule.message, ["a": "\(values.reduce(0, +))", "b": "\(b)"])))
+                    findings.append(
+                        Finding(
+                            rule: rule.id,
+                            severity: rule.severity,
+                            field: fields.first,
+                            message: fill(rule.message, ["a": "\(values.reduce(0, +))", "b": "\(b)"])
+                        )
+                    )
                 }
             case .sectionsPresent:
                 for section in ReportSchema.sectionNames where !report.presentSections.contains(section) {
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: section, message: fill(rule.message, ["section": section])))
+                    findings.append(
+                        Finding(rule: rule.id, severity: rule.severity, field: section, message: fill(rule.message, ["section": section]))
+                    )
                 }
             case .onTime(let hour):
                 let deadline = (input.date + 1).unixSeconds(atShanghaiHour: hour)
                 if input.isFirstVersion, input.submittedAt > deadline {
                     late = true
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: nil,
-                                            message: fill(rule.message, ["deadline": "\(input.date + 1) \(hour):00"])))
+                    findings.append(
+                        Finding(
+                            rule: rule.id,
+                            severity: rule.severity,
+                            field: nil,
+                            message: fill(rule.message, ["deadline": "\(input.date + 1) \(hour):00"])
+                        )
+                    )
                 }
             case .outlier(let threshold, let window, let minimum):
                 for field in ReportSchema.countFields {
@@ -84,23 +106,44 @@ public enum QualityControl {
                     }
                     let needed = max(3, minimum * sameTypeDays / window)
                     guard series.count >= needed,
-                          let z = RobustStatistics.modifiedZScore(Double(value), in: series),
-                          abs(z) > threshold, abs(Double(value) - RobustStatistics.median(series)) >= 5
+                        let z = RobustStatistics.modifiedZScore(Double(value), in: series),
+                        abs(z) > threshold, abs(Double(value) - RobustStatistics.median(series)) >= 5
                     else { continue }
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: field, message: fill(rule.message, [
-                        "value": "\(field) = \(value)", "median": format(RobustStatistics.median(series)), "z": format(z),
-                    ])))
+                    findings.append(
+                        Finding(
+                            rule: rule.id,
+                            severity: rule.severity,
+                            field: field,
+                            message: fill(
+                                rule.message,
+                                [
+                                    "value": "\(field) = \(value)", "median": format(RobustStatistics.median(series)), "z": format(z),
+                                ]
+                            )
+                        )
+                    )
                 }
             case .dayOverDayJump(let factor, let minimumBase):
                 guard let yesterday = input.history[input.date - 1] else { continue }
                 for field in ReportSchema.countFields {
                     guard let today = report.counts[field], let previous = yesterday.counts[field] else { continue }
-                    let larger = max(today, previous), smaller = min(today, previous)
+                    let larger = max(today, previous)
+                    let smaller = min(today, previous)
                     guard larger >= minimumBase, smaller == 0 || Double(larger) / Double(smaller) > factor else { continue }
                     let ratio = smaller == 0 ? "∞" : format(Double(today) / Double(previous))
-                    findings.append(Finding(rule: rule.id, severity: rule.severity, field: field, message: fill(rule.message, [
-                        "value": "\(field) = \(today)", "factor": ratio, "previous": "\(previous)",
-                    ])))
+                    findings.append(
+                        Finding(
+                            rule: rule.id,
+                            severity: rule.severity,
+                            field: field,
+                            message: fill(
+                                rule.message,
+                                [
+                                    "value": "\(field) = \(today)", "factor": ratio, "previous": "\(previous)",
+                                ]
+                            )
+                        )
+                    )
                 }
             case .stockExplained(let tolerance, let slack):
                 guard let yesterday = input.history[input.date - 1] else { continue }
@@ -111,9 +154,19 @@ public enum QualityControl {
                         guard let previous = previousByCode[line.code] else { continue }
                         let drop = previous.stock - line.stock
                         guard Double(drop) > Double(line.consumed) * (1 + tolerance) + Double(slack) else { continue }
-                        findings.append(Finding(rule: rule.id, severity: rule.severity, field: "\(name)[\(index)].stock", message: fill(rule.message, [
-                            "previous": "\(previous.stock)", "value": "\(line.stock)", "consumed": "\(line.consumed)",
-                        ]) + " (\(line.code))"))
+                        findings.append(
+                            Finding(
+                                rule: rule.id,
+                                severity: rule.severity,
+                                field: "\(name)[\(index)].stock",
+                                message: fill(
+                                    rule.message,
+                                    [
+                                        "previous": "\(previous.stock)", "value": "\(line.stock)", "consumed": "\(line.consumed)",
+                                    ]
+                                ) + " (\(line.code))"
+                            )
+                        )
                     }
                 }
             }
@@ -155,4 +208,3 @@ public enum RobustStatistics {
         return (x - m) / (1.253314 * meanAbsolute)
     }
 }
-

@@ -72,34 +72,81 @@ public struct QualityRuleTable: Sendable, Hashable, Codable {
         self.lockAfterDays = lockAfterDays
     }
 
-    public static let standard = QualityRuleTable(version: 1, rules: [
-        QualityRule(id: "well_formed", severity: .error, check: .wellFormed, message: "The report must follow the published structure."),
-        QualityRule(id: "date_not_in_future", severity: .error, check: .notInFuture, message: "A report cannot be for a day that has not begun."),
-        QualityRule(id: "icu_beds_occupied_within_total", severity: .error, check: .notGreater(field: "icu.bedsOccupied", limit: "icu.bedsTotal"),
-                    message: "Occupied ICU beds ({a}) exceed ICU beds ({b})."),
-        QualityRule(id: "isolation_rooms_occupied_within_total", severity: .error,
-                    check: .notGreater(field: "feverClinic.isolationRoomsOccupied", limit: "feverClinic.isolationRoomsTotal"),
-                    message: "Occupied isolation rooms ({a}) exceed isolation rooms ({b})."),
-        QualityRule(id: "ventilators_in_use_within_total", severity: .error, check: .notGreater(field: "icu.ventilatorsInUse", limit: "icu.ventilatorsTotal"),
-                    message: "Ventilators in use ({a}) exceed ventilators ({b})."),
-        QualityRule(id: "nucleic_acid_positives_within_tested", severity: .error, check: .notGreater(field: "nucleicAcid.positives", limit: "nucleicAcid.samplesTested"),
-                    message: "Positive samples ({a}) exceed samples tested ({b})."),
-        QualityRule(id: "doses_60_plus_within_doses", severity: .error, check: .notGreater(field: "vaccination.dosesAge60Plus", limit: "vaccination.doses"),
-                    message: "Doses for people 60 and over ({a}) exceed all doses ({b})."),
-        QualityRule(id: "first_and_booster_within_doses", severity: .error,
-                    check: .sumNotGreater(fields: ["vaccination.firstDoses", "vaccination.boosterDoses"], limit: "vaccination.doses"),
-                    message: "First doses plus booster doses ({a}) exceed all doses ({b})."),
-        QualityRule(id: "fever_positives_within_visits", severity: .warning, check: .notGreater(field: "feverClinic.positives", limit: "feverClinic.visits"),
-                    message: "Fever-clinic positives ({a}) exceed fever-clinic visits ({b}): check whether positives from other departments were counted."),
-        QualityRule(id: "section_missing", severity: .warning, check: .sectionsPresent, message: "The {section} section is missing."),
-        QualityRule(id: "late", severity: .warning, check: .onTime(hour: 10), message: "Submitted after the deadline ({deadline} Shanghai time)."),
-        QualityRule(id: "outlier", severity: .warning, check: .outlier(threshold: 3.5, windowDays: 28, minimumHistory: 14),
-                    message: "{value} is far from this campus's last 28 days of the same day type (median {median}, modified z-score {z})."),
-        QualityRule(id: "day_over_day_jump", severity: .warning, check: .dayOverDayJump(factor: 3, minimumBase: 20),
-                    message: "{value} is {factor}× yesterday's {previous}."),
-        QualityRule(id: "stock_unexplained_drop", severity: .warning, check: .stockExplained(tolerance: 0.1, slack: 5),
-                    message: "Stock fell from {previous} to {value} but only {consumed} were consumed."),
-    ], lockAfterDays: 3)
+    public static let standard = QualityRuleTable(
+        version: 1,
+        rules: [
+            QualityRule(id: "well_formed", severity: .error, check: .wellFormed, message: "The report must follow the published structure."),
+            QualityRule(id: "date_not_in_future", severity: .error, check: .notInFuture, message: "A report cannot be for a day that has not begun."),
+            QualityRule(
+                id: "icu_beds_occupied_within_total",
+                severity: .error,
+                check: .notGreater(field: "icu.bedsOccupied", limit: "icu.bedsTotal"),
+                message: "Occupied ICU beds ({a}) exceed ICU beds ({b})."
+            ),
+            QualityRule(
+                id: "isolation_rooms_occupied_within_total",
+                severity: .error,
+                check: .notGreater(field: "feverClinic.isolationRoomsOccupied", limit: "feverClinic.isolationRoomsTotal"),
+                message: "Occupied isolation rooms ({a}) exceed isolation rooms ({b})."
+            ),
+            QualityRule(
+                id: "ventilators_in_use_within_total",
+                severity: .error,
+                check: .notGreater(field: "icu.ventilatorsInUse", limit: "icu.ventilatorsTotal"),
+                message: "Ventilators in use ({a}) exceed ventilators ({b})."
+            ),
+            QualityRule(
+                id: "nucleic_acid_positives_within_tested",
+                severity: .error,
+                check: .notGreater(field: "nucleicAcid.positives", limit: "nucleicAcid.samplesTested"),
+                message: "Positive samples ({a}) exceed samples tested ({b})."
+            ),
+            QualityRule(
+                id: "doses_60_plus_within_doses",
+                severity: .error,
+                check: .notGreater(field: "vaccination.dosesAge60Plus", limit: "vaccination.doses"),
+                message: "Doses for people 60 and over ({a}) exceed all doses ({b})."
+            ),
+            QualityRule(
+                id: "first_and_booster_within_doses",
+                severity: .error,
+                check: .sumNotGreater(fields: ["vaccination.firstDoses", "vaccination.boosterDoses"], limit: "vaccination.doses"),
+                message: "First doses plus booster doses ({a}) exceed all doses ({b})."
+            ),
+            QualityRule(
+                id: "fever_positives_within_visits",
+                severity: .warning,
+                check: .notGreater(field: "feverClinic.positives", limit: "feverClinic.visits"),
+                message: "Fever-clinic positives ({a}) exceed fever-clinic visits ({b}): check whether positives from other departments were counted."
+            ),
+            QualityRule(id: "section_missing", severity: .warning, check: .sectionsPresent, message: "The {section} section is missing."),
+            QualityRule(
+                id: "late",
+                severity: .warning,
+                check: .onTime(hour: 10),
+                message: "Submitted after the deadline ({deadline} Shanghai time)."
+            ),
+            QualityRule(
+                id: "outlier",
+                severity: .warning,
+                check: .outlier(threshold: 3.5, windowDays: 28, minimumHistory: 14),
+                message: "{value} is far from this campus's last 28 days of the same day type (median {median}, modified z-score {z})."
+            ),
+            QualityRule(
+                id: "day_over_day_jump",
+                severity: .warning,
+                check: .dayOverDayJump(factor: 3, minimumBase: 20),
+                message: "{value} is {factor}× yesterday's {previous}."
+            ),
+            QualityRule(
+                id: "stock_unexplained_drop",
+                severity: .warning,
+                check: .stockExplained(tolerance: 0.1, slack: 5),
+                message: "Stock fell from {previous} to {value} but only {consumed} were consumed."
+            ),
+        ],
+        lockAfterDays: 3
+    )
 
     /// What is wrong with an edited table (empty when it may be saved).
     public func problems() -> [(path: String, message: String)] {

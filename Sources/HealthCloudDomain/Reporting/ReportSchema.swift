@@ -7,8 +7,14 @@ public enum ReportSchema {
     }
 
     public static let countSections: [Section] = [
-        Section(name: "medicalService", fields: ["outpatientVisits", "emergencyVisits", "admissions", "discharges", "inpatients", "surgeries", "internetConsultations"]),
-        Section(name: "feverClinic", fields: ["visits", "positives", "referralsOut", "waitingPatients", "avgWaitMinutes", "isolationRoomsTotal", "isolationRoomsOccupied"]),
+        Section(
+            name: "medicalService",
+            fields: ["outpatientVisits", "emergencyVisits", "admissions", "discharges", "inpatients", "surgeries", "internetConsultations"]
+        ),
+        Section(
+            name: "feverClinic",
+            fields: ["visits", "positives", "referralsOut", "waitingPatients", "avgWaitMinutes", "isolationRoomsTotal", "isolationRoomsOccupied"]
+        ),
         Section(name: "vaccination", fields: ["doses", "firstDoses", "boosterDoses", "dosesAge60Plus"]),
         Section(name: "nucleicAcid", fields: ["samplesCollected", "samplesTested", "positives", "avgTurnaroundHours", "dailyCapacity"]),
         Section(name: "icu", fields: ["bedsTotal", "bedsOccupied", "convertibleBeds", "ventilatorsTotal", "ventilatorsInUse"]),

@@ -33,7 +33,7 @@ public enum Aberration {
         let end = index - guardDays  // exclusive
         let start = end - baselineDays
         guard index < series.count, start >= 0, let observed = series[index],
-              let (mean, sigma) = baseline(series[start..<end], minimumSigma: minimumSigma)
+            let (mean, sigma) = baseline(series[start..<end], minimumSigma: minimumSigma)
         else { return nil }
         return Statistic(value: (observed - mean) / sigma, baselineMean: mean, baselineSigma: sigma, observed: observed)
     }
@@ -69,15 +69,23 @@ public enum Aberration {
     /// Standardized upper CUSUM: S₀ = 0 at the start of the last `runDays` days, then
     /// Sₜ = max(0, Sₜ₋₁ + zₜ − k), where zₜ compares each day with the `baselineDays` days ending
     /// `guardDays` before it. A day without a z (missing) carries S over unchanged.
-    public static func cusum(_ series: [Double?], k: Double = 0.5, baselineDays: Int = 28, guardDays: Int = 2,
-                             runDays: Int = 14, minimumSigma: Double = 1) -> Statistic? {
+    public static func cusum(
+        _ series: [Double?],
+        k: Double = 0.5,
+        baselineDays: Int = 28,
+        guardDays: Int = 2,
+        runDays: Int = 14,
+        minimumSigma: Double = 1
+    ) -> Statistic? {
         let last = series.count - 1
         guard last - runDays + 1 - guardDays - baselineDays >= 0,
-              let today = standardized(series, at: last, baselineDays: baselineDays, guardDays: guardDays, minimumSigma: minimumSigma)
+            let today = standardized(series, at: last, baselineDays: baselineDays, guardDays: guardDays, minimumSigma: minimumSigma)
         else { return nil }
         var sum = 0.0
         for index in (last - runDays + 1)...last {
-            guard let z = standardized(series, at: index, baselineDays: baselineDays, guardDays: guardDays, minimumSigma: minimumSigma) else { continue }
+            guard let z = standardized(series, at: index, baselineDays: baselineDays, guardDays: guardDays, minimumSigma: minimumSigma) else {
+                continue
+            }
             sum = max(0, sum + z.value - k)
         }
         return Statistic(value: sum, baselineMean: today.baselineMean, baselineSigma: today.baselineSigma, observed: today.observed)

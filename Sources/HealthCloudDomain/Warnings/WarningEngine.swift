@@ -80,8 +80,18 @@ public enum WarningEngine {
                 compared = observed
             }
             guard let (warningLevel, threshold) = rule.level(for: compared) else { continue }
-            firings.append(WarningFiring(ruleId: rule.id, pressure: rule.pressure, level: warningLevel, metric: rule.metric, method: rule.method,
-                                         value: Metric.round(compared, 2), threshold: threshold, statistic: statistic))
+            firings.append(
+                WarningFiring(
+                    ruleId: rule.id,
+                    pressure: rule.pressure,
+                    level: warningLevel,
+                    metric: rule.metric,
+                    method: rule.method,
+                    value: Metric.round(compared, 2),
+                    threshold: threshold,
+                    statistic: statistic
+                )
+            )
         }
         return firings
     }

@@ -89,8 +89,17 @@ public struct WarningRule: Sendable, Hashable, Codable {
     /// is noise).
     public var minimumValue: Double?
 
-    public init(id: String, title: String, pressure: Pressure, metric: String, method: WarningMethod = .threshold,
-                direction: Direction = .above, thresholds: Thresholds, scopes: [ScopeLevel], minimumValue: Double? = nil) {
+    public init(
+        id: String,
+        title: String,
+        pressure: Pressure,
+        metric: String,
+        method: WarningMethod = .threshold,
+        direction: Direction = .above,
+        thresholds: Thresholds,
+        scopes: [ScopeLevel],
+        minimumValue: Double? = nil
+    ) {
         self.id = id
         self.title = title
         self.pressure = pressure
@@ -130,9 +139,16 @@ public struct WarningRuleTable: Sendable, Hashable, Codable {
 
     static func detectors(_ metric: String, _ name: String, minimum: Double) -> [WarningRule] {
         [(WarningMethod.earsC1, "C1"), (.earsC2, "C2"), (.earsC3, "C3"), (.cusum, "CUSUM")].map { method, label in
-            WarningRule(id: "\(method.rawValue)_\(name)", title: "\(Metrics.named(metric)?.label ?? metric)异常升高（EARS \(label)）",
-                        pressure: .epidemic, metric: metric, method: method, thresholds: detectorThresholds[method]!,
-                        scopes: [.city, .district], minimumValue: minimum)
+            WarningRule(
+                id: "\(method.rawValue)_\(name)",
+                title: "\(Metrics.named(metric)?.label ?? metric)异常升高（EARS \(label)）",
+                pressure: .epidemic,
+                metric: metric,
+                method: method,
+                thresholds: detectorThresholds[method]!,
+                scopes: [.city, .district],
+                minimumValue: minimum
+            )
         }.map { rule in
             var rule = rule
             if rule.method == .cusum { rule.title = "\(Metrics.named(metric)?.label ?? metric)持续升高（CUSUM）" }
@@ -140,29 +156,89 @@ public struct WarningRuleTable: Sendable, Hashable, Codable {
         }
     }
 
-    public static let standard = WarningRuleTable(version: 1, autoResolveAfterDays: 3, rules: [
-        WarningRule(id: "icu_occupancy", title: "ICU 床位使用率高", pressure: .clinical, metric: "icu.occupancyRate",
-                    thresholds: .init(blue: 80, yellow: 85, orange: 90, red: 95), scopes: [.city, .district, .campus]),
-        WarningRule(id: "fever_wait_time", title: "发热门诊候诊时间长", pressure: .clinical, metric: "feverClinic.avgWaitMinutes",
-                    thresholds: .init(blue: 30, yellow: 60, orange: 90, red: 120), scopes: [.city, .district, .campus]),
-        WarningRule(id: "fever_waiting_patients", title: "发热门诊候诊人数多", pressure: .clinical, metric: "feverClinic.waitingPatients",
-                    thresholds: .init(blue: 30, yellow: 50, orange: 80, red: 120), scopes: [.campus]),
-        WarningRule(id: "isolation_rooms", title: "留观室使用率高", pressure: .clinical, metric: "feverClinic.isolationOccupancyRate",
-                    thresholds: .init(blue: 80, yellow: 90, orange: 95, red: 100), scopes: [.city, .district, .campus]),
-        WarningRule(id: "emergency_load", title: "急诊负荷高于自身基线", pressure: .clinical, metric: "medicalService.emergencyLoadIndex",
-                    thresholds: .init(blue: 130, yellow: 150, orange: 180, red: 220), scopes: [.city, .district, .campus]),
-        WarningRule(id: "fever_positive_rate", title: "发热门诊阳性率高", pressure: .epidemic, metric: "feverClinic.positiveRate",
-                    thresholds: .init(blue: 5, yellow: 10, orange: 20, red: 30), scopes: [.city, .district]),
-        WarningRule(id: "nucleic_positive_rate", title: "核酸阳性率高", pressure: .epidemic, metric: "nucleicAcid.positiveRate",
-                    thresholds: .init(blue: 0.1, yellow: 0.5, orange: 1, red: 2), scopes: [.city, .district]),
-    ] + detectors("feverClinic.visits", "fever_visits", minimum: 20)
-      + detectors("feverClinic.positives", "fever_positives", minimum: 5)
-      + [
-        WarningRule(id: "drug_days_of_supply", title: "药品储备不足", pressure: .drugStock, metric: "drugs.minDaysOfSupply", direction: .below,
-                    thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1), scopes: [.city, .district, .campus]),
-        WarningRule(id: "material_days_of_supply", title: "物资储备不足", pressure: .materialStock, metric: "materials.minDaysOfSupply",
-                    direction: .below, thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1), scopes: [.city, .district, .campus]),
-    ])
+    public static let standard = WarningRuleTable(
+        version: 1,
+        autoResolveAfterDays: 3,
+        rules: [
+            WarningRule(
+                id: "icu_occupancy",
+                title: "ICU 床位使用率高",
+                pressure: .clinical,
+                metric: "icu.occupancyRate",
+                thresholds: .init(blue: 80, yellow: 85, orange: 90, red: 95),
+                scopes: [.city, .district, .campus]
+            ),
+            WarningRule(
+                id: "fever_wait_time",
+                title: "发热门诊候诊时间长",
+                pressure: .clinical,
+                metric: "feverClinic.avgWaitMinutes",
+                thresholds: .init(blue: 30, yellow: 60, orange: 90, red: 120),
+                scopes: [.city, .district, .campus]
+            ),
+            WarningRule(
+                id: "fever_waiting_patients",
+                title: "发热门诊候诊人数多",
+                pressure: .clinical,
+                metric: "feverClinic.waitingPatients",
+                thresholds: .init(blue: 30, yellow: 50, orange: 80, red: 120),
+                scopes: [.campus]
+            ),
+            WarningRule(
+                id: "isolation_rooms",
+                title: "留观室使用率高",
+                pressure: .clinical,
+                metric: "feverClinic.isolationOccupancyRate",
+                thresholds: .init(blue: 80, yellow: 90, orange: 95, red: 100),
+                scopes: [.city, .district, .campus]
+            ),
+            WarningRule(
+                id: "emergency_load",
+                title: "急诊负荷高于自身基线",
+                pressure: .clinical,
+                metric: "medicalService.emergencyLoadIndex",
+                thresholds: .init(blue: 130, yellow: 150, orange: 180, red: 220),
+                scopes: [.city, .district, .campus]
+            ),
+            WarningRule(
+                id: "fever_positive_rate",
+                title: "发热门诊阳性率高",
+                pressure: .epidemic,
+                metric: "feverClinic.positiveRate",
+                thresholds: .init(blue: 5, yellow: 10, orange: 20, red: 30),
+                scopes: [.city, .district]
+            ),
+            WarningRule(
+                id: "nucleic_positive_rate",
+                title: "核酸阳性率高",
+                pressure: .epidemic,
+                metric: "nucleicAcid.positiveRate",
+                thresholds: .init(blue: 0.1, yellow: 0.5, orange: 1, red: 2),
+                scopes: [.city, .district]
+            ),
+        ] + detectors("feverClinic.visits", "fever_visits", minimum: 20)
+            + detectors("feverClinic.positives", "fever_positives", minimum: 5)
+            + [
+                WarningRule(
+                    id: "drug_days_of_supply",
+                    title: "药品储备不足",
+                    pressure: .drugStock,
+                    metric: "drugs.minDaysOfSupply",
+                    direction: .below,
+                    thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1),
+                    scopes: [.city, .district, .campus]
+                ),
+                WarningRule(
+                    id: "material_days_of_supply",
+                    title: "物资储备不足",
+                    pressure: .materialStock,
+                    metric: "materials.minDaysOfSupply",
+                    direction: .below,
+                    thresholds: .init(blue: 7, yellow: 5, orange: 3, red: 1),
+                    scopes: [.city, .district, .campus]
+                ),
+            ]
+    )
 
     /// What is wrong with an edited table (empty when it may be saved), by JSON path.
     public func problems() -> [(path: String, message: String)] {
@@ -194,8 +270,12 @@ public struct WarningRuleTable: Sendable, Hashable, Codable {
             for (lower, higher) in zip(defined, defined.dropFirst()) {
                 let ordered = rule.direction == .above ? higher.threshold > lower.threshold : higher.threshold < lower.threshold
                 if !ordered {
-                    problems.append(("\(path).thresholds.\(higher.level.rawValue)",
-                                     "must be \(rule.direction == .above ? "above" : "below") the \(lower.level.rawValue) threshold"))
+                    problems.append(
+                        (
+                            "\(path).thresholds.\(higher.level.rawValue)",
+                            "must be \(rule.direction == .above ? "above" : "below") the \(lower.level.rawValue) threshold"
+                        )
+                    )
                 }
             }
             if let minimum = rule.minimumValue, !minimum.isFinite || minimum < 0 {

@@ -15,8 +15,15 @@ public struct AuditEntry: Sendable, Equatable {
     public var detail: String
 
     public init(
-        at: String, actorAccount: Int?, actorRole: String, action: String, target: String,
-        result: String, clientIP: String = "", requestID: String = "", detail: String = ""
+        at: String,
+        actorAccount: Int?,
+        actorRole: String,
+        action: String,
+        target: String,
+        result: String,
+        clientIP: String = "",
+        requestID: String = "",
+        detail: String = ""
     ) {
         self.at = at
         self.actorAccount = actorAccount
@@ -89,12 +96,17 @@ public struct AuditLog: Sendable {
         let seq = try head.int64("seq")
         let previous = try head.string("hash")
         let hash = AuditChain.hash(previous: previous, seq: seq, entry: entry)
-        try await db.execute("""
+        try await db.execute(
+            """
             INSERT INTO audit_log (seq, at, actor_account, actor_role, action, target, result, client_ip, request_id, detail, prev_hash, hash)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-            """, [.integer(seq), .text(entry.at), SQLValue(entry.actorAccount.map(Int64.init), SQLValue.integer), .text(entry.actorRole),
-                  .text(entry.action), .text(entry.target), .text(entry.result), .text(entry.clientIP), .text(entry.requestID),
-                  .text(entry.detail), .text(previous), .text(hash)])
+            """,
+            [
+                .integer(seq), .text(entry.at), SQLValue(entry.actorAccount.map(Int64.init), SQLValue.integer), .text(entry.actorRole),
+                .text(entry.action), .text(entry.target), .text(entry.result), .text(entry.clientIP), .text(entry.requestID),
+                .text(entry.detail), .text(previous), .text(hash),
+            ]
+        )
         try await db.execute("UPDATE audit_head SET hash = $1 WHERE id = 1", [.text(hash)])
         if seq % checkpointInterval == 0 {
             try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at, in: db)
@@ -118,8 +130,10 @@ public struct AuditLog: Sendable {
     private func writeCheckpoint(seq: Int64, hash: String, signedAt: String, in db: any SQLExecutor) async throws {
         guard let signingKey else { return }
         let signature = try signingKey.signature(for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: signedAt))
-        try await db.execute("INSERT INTO audit_checkpoints (seq, hash, signed_at, kid, signature) VALUES ($1, $2, $3, $4, $5)",
-                             [.integer(seq), .text(hash), .text(signedAt), .text(signingKeyID), .text(Base64URL.encode(signature))])
+        try await db.execute(
+            "INSERT INTO audit_checkpoints (seq, hash, signed_at, kid, signature) VALUES ($1, $2, $3, $4, $5)",
+            [.integer(seq), .text(hash), .text(signedAt), .text(signingKeyID), .text(Base64URL.encode(signature))]
+        )
     }
 
     public struct Record: Sendable, Equatable {
@@ -129,10 +143,13 @@ public struct AuditLog: Sendable {
     }
 
     public func records(after seq: Int64, limit: Int) async throws -> [Record] {
-        try await database.query("""
+        try await database.query(
+            """
             SELECT seq, at, actor_account, actor_role, action, target, result, client_ip, request_id, detail, hash
             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2
-            """, [.integer(seq), .integer(Int64(limit))]).map { row in
+            """,
+            [.integer(seq), .integer(Int64(limit))]
+        ).map { row in
             Record(seq: try row.int64("seq"), entry: try Self.entry(row), hash: try row.string("hash"))
         }
     }
@@ -151,7 +168,8 @@ public struct AuditLog: Sendable {
         }
 
         public static func == (a: Verification, b: Verification) -> Bool {
-            a.rows == b.rows && a.checkpoints == b.checkpoints && a.firstBreak?.seq == b.firstBreak?.seq && a.firstBreak?.reason == b.firstBreak?.reason
+            a.rows == b.rows && a.checkpoints == b.checkpoints && a.firstBreak?.seq == b.firstBreak?.seq
+                && a.firstBreak?.reason == b.firstBreak?.reason
         }
     }
 
@@ -165,10 +183,13 @@ public struct AuditLog: Sendable {
         var previous = AuditChain.genesis
         var cursor: Int64 = 0
         while true {
-            let rows = try await database.query("""
+            let rows = try await database.query(
+                """
                 SELECT seq, at, actor_account, actor_role, action, target, result, client_ip, request_id, detail, prev_hash, hash
                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2
-                """, [.integer(cursor), .integer(Int64(pageSize))])
+                """,
+                [.integer(cursor), .integer(Int64(pageSize))]
+            )
             if rows.isEmpty { break }
             for row in rows {
                 let seq = try row.int64("seq")
@@ -214,7 +235,7 @@ public struct AuditLog: Sendable {
             }
             let kid = try row.string("kid")
             guard let key = publicKeys[kid], let signature = Base64URL.decode(try row.string("signature")),
-                  key.isValidSignature(signature, for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: try row.string("signed_at")))
+                key.isValidSignature(signature, for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: try row.string("signed_at")))
             else {
                 result.firstBreak = (seq, "checkpoint \(seq) signature does not verify with key \(kid)")
                 return result
@@ -226,9 +247,15 @@ public struct AuditLog: Sendable {
 
     private static func entry(_ row: SQLRow) throws -> AuditEntry {
         AuditEntry(
-            at: try row.string("at"), actorAccount: try row.optionalInt("actor_account"), actorRole: try row.string("actor_role"),
-            action: try row.string("action"), target: try row.string("target"), result: try row.string("result"),
-            clientIP: try row.string("client_ip"), requestID: try row.string("request_id"), detail: try row.string("detail")
+            at: try row.string("at"),
+            actorAccount: try row.optionalInt("actor_account"),
+            actorRole: try row.string("actor_role"),
+            action: try row.string("action"),
+            target: try row.string("target"),
+            result: try row.string("result"),
+            clientIP: try row.string("client_ip"),
+            requestID: try row.string("request_id"),
+            detail: try row.string("detail")
         )
     }
 }

@@ -29,10 +29,13 @@ public struct FiguresRepository: Sendable {
             let chunk = Array(sorted[start..<min(sorted.count, start + 60)])
             start += chunk.count
             let placeholders = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-            let rows = try await db.query("""
+            let rows = try await db.query(
+                """
                 SELECT c.district_code, r.report_date, \(countColumns), r.drugs, r.materials
                 FROM reports r JOIN campuses c ON c.id = r.campus_id WHERE r.report_date IN (\(placeholders))
-                """, chunk.map { .text($0.description) })
+                """,
+                chunk.map { .text($0.description) }
+            )
             var byDistrict: [String: [String: [DayFigures]]] = [:]  // date → district → campuses
             for row in rows {
                 let figures = DayFigures(report: try ReportRepository.report(row))
@@ -71,10 +74,13 @@ public struct FiguresRepository: Sendable {
                 for column in ReportColumns.all { binds.append(SQLValue(row.figures.counts[column.field].map(Int64.init), SQLValue.integer)) }
                 binds.append(.text(try encodeStock(row.figures.stock)))
             }
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO rollups (\(columns)) VALUES \(tuples.joined(separator: ", "))
                 ON CONFLICT (scope, report_date) DO UPDATE SET \(updates)
-                """, binds)
+                """,
+                binds
+            )
         }
     }
 
@@ -158,16 +164,22 @@ public struct FiguresRepository: Sendable {
         switch scope {
         case .campus(let id):
             rollup = false
-            rows = try await database.query("""
+            rows = try await database.query(
+                """
                 SELECT report_date, \(Self.countColumns), drugs, materials FROM reports
                 WHERE campus_id = $3 AND report_date >= $1 AND report_date <= $2
-                """, range + [.integer(Int64(id))])
+                """,
+                range + [.integer(Int64(id))]
+            )
         case .city, .district:
             rollup = true
-            rows = try await database.query("""
+            rows = try await database.query(
+                """
                 SELECT report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
                 WHERE scope = $3 AND report_date >= $1 AND report_date <= $2
-                """, range + [.text(scope.description)])
+                """,
+                range + [.text(scope.description)]
+            )
         default:
             return [:]
         }
@@ -183,15 +195,21 @@ public struct FiguresRepository: Sendable {
     /// or every campus under `scope` when `campuses` is set, with their figures between two
     /// days. Scopes without any report in the range are listed with no figures.
     /// `stockKinds`: the stock lists campus rows need (a ranking by ICU occupancy needs none).
-    public func children(of scope: Scope, campuses: Bool = false, from: Day, to: Day,
-                         stockKinds: Set<CatalogKind> = Set(CatalogKind.allCases)) async throws -> [(scope: Scope, name: String, figures: [Day: DayFigures])] {
+    public func children(
+        of scope: Scope,
+        campuses: Bool = false,
+        from: Day,
+        to: Day,
+        stockKinds: Set<CatalogKind> = Set(CatalogKind.allCases)
+    ) async throws -> [(scope: Scope, name: String, figures: [Day: DayFigures])] {
         let range: [SQLValue] = [.text(from.description), .text(to.description)]
         var names: [Scope: String] = [:]
         var figures: [Scope: [Day: DayFigures]] = [:]
         func collect(_ rows: [SQLRow], key: (SQLRow) throws -> Scope, rollup: Bool) throws {
             for row in rows {
                 guard let day = Day(try row.string("report_date")) else { continue }
-                figures[try key(row), default: [:]][day] = rollup ? try Self.figures(row, rollup: true) : try Self.campusFigures(row, stockKinds: stockKinds)
+                figures[try key(row), default: [:]][day] =
+                    rollup ? try Self.figures(row, rollup: true) : try Self.campusFigures(row, stockKinds: stockKinds)
             }
         }
         switch (scope, campuses) {
@@ -199,10 +217,17 @@ public struct FiguresRepository: Sendable {
             for row in try await database.query("SELECT code, name FROM districts") {
                 names[.district(try row.string("code"))] = try row.string("name")
             }
-            try collect(try await database.query("""
-                SELECT scope, report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
-                WHERE parent = 'city' AND report_date >= $1 AND report_date <= $2
-                """, range), key: { Scope(try $0.string("scope")) ?? .city }, rollup: true)
+            try collect(
+                try await database.query(
+                    """
+                    SELECT scope, report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
+                    WHERE parent = 'city' AND report_date >= $1 AND report_date <= $2
+                    """,
+                    range
+                ),
+                key: { Scope(try $0.string("scope")) ?? .city },
+                rollup: true
+            )
         case (.city, true), (.district, _):
             var filter = ""
             var binds = range
@@ -214,16 +239,26 @@ public struct FiguresRepository: Sendable {
                 nameFilter = "WHERE c.district_code = $1"
                 nameBinds = [.text(code)]
             }
-            for row in try await database.query("""
+            for row in try await database.query(
+                """
                 SELECT c.id, i.name AS institution, c.name FROM campuses c JOIN institutions i ON i.id = c.institution_id \(nameFilter)
-                """, nameBinds) {
+                """,
+                nameBinds
+            ) {
                 names[.campus(try row.int("id"))] = Self.campusName(institution: try row.string("institution"), campus: try row.string("name"))
             }
-            try collect(try await database.query("""
-                SELECT r.campus_id, r.report_date, \(ReportColumns.all.map { "r.\($0.column)" }.joined(separator: ", ")), r.drugs, r.materials
-                FROM reports r JOIN campuses c ON c.id = r.campus_id
-                WHERE r.report_date >= $1 AND r.report_date <= $2 \(filter)
-                """, binds), key: { .campus(try $0.int("campus_id")) }, rollup: false)
+            try collect(
+                try await database.query(
+                    """
+                    SELECT r.campus_id, r.report_date, \(ReportColumns.all.map { "r.\($0.column)" }.joined(separator: ", ")), r.drugs, r.materials
+                    FROM reports r JOIN campuses c ON c.id = r.campus_id
+                    WHERE r.report_date >= $1 AND r.report_date <= $2 \(filter)
+                    """,
+                    binds
+                ),
+                key: { .campus(try $0.int("campus_id")) },
+                rollup: false
+            )
         default:
             return []
         }
@@ -245,11 +280,15 @@ public struct FiguresRepository: Sendable {
         let row: SQLRow?
         switch scope {
         case .campus(let id):
-            row = try await database.first("SELECT MAX(report_date) AS d FROM reports WHERE campus_id = $1 AND report_date <= $2",
-                                           [.integer(Int64(id)), .text(day.description)])
+            row = try await database.first(
+                "SELECT MAX(report_date) AS d FROM reports WHERE campus_id = $1 AND report_date <= $2",
+                [.integer(Int64(id)), .text(day.description)]
+            )
         default:
-            row = try await database.first("SELECT MAX(report_date) AS d FROM rollups WHERE scope = $1 AND report_date <= $2",
-                                           [.text(scope.description), .text(day.description)])
+            row = try await database.first(
+                "SELECT MAX(report_date) AS d FROM rollups WHERE scope = $1 AND report_date <= $2",
+                [.text(scope.description), .text(day.description)]
+            )
         }
         return try row?.optionalString("d").flatMap(Day.init)
     }
@@ -265,9 +304,12 @@ public struct FiguresRepository: Sendable {
         case .district(let code):
             return try await database.first("SELECT name FROM districts WHERE code = $1", [.text(code)]).map { try $0.string("name") }
         case .campus(let id):
-            return try await database.first("""
+            return try await database.first(
+                """
                 SELECT i.name AS institution, c.name FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE c.id = $1
-                """, [.integer(Int64(id))]).map { Self.campusName(institution: try $0.string("institution"), campus: try $0.string("name")) }
+                """,
+                [.integer(Int64(id))]
+            ).map { Self.campusName(institution: try $0.string("institution"), campus: try $0.string("name")) }
         default: return nil
         }
     }

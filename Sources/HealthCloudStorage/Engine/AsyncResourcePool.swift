@@ -11,7 +11,10 @@ final class AsyncResourcePool<Resource: Sendable>: Sendable {
 
     private let state: Mutex<State>
 
-    private enum Immediate { case resource(Resource), closed, wait }
+    private enum Immediate {
+        case resource(Resource)
+        case closed, wait
+    }
 
     init(_ resources: [Resource]) {
         self.state = Mutex(State(idle: resources))
@@ -60,7 +63,10 @@ final class AsyncResourcePool<Resource: Sendable>: Sendable {
     func close() -> [Resource] {
         let (idle, waiters) = state.withLock { state in
             state.closed = true
-            defer { state.idle = []; state.waiters = [] }
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
             return (state.idle, state.waiters)
         }
         for waiter in waiters { waiter.resume(throwing: DatabaseError.closed) }

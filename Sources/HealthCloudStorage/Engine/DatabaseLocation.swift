@@ -56,7 +56,12 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
             return try SQLiteDatabase(path: path)
         case .postgres(let host, let port, let user, let password, let database):
             var configuration = PostgresClient.Configuration(
-                host: host, port: port, username: user, password: password, database: database, tls: .disable
+                host: host,
+                port: port,
+                username: user,
+                password: password,
+                database: database,
+                tls: .disable
             )
             configuration.options.maximumConnections = maximumConnections
             configuration.options.minimumConnections = 1

@@ -23,9 +23,11 @@ public final class SQLiteDatabase: Database {
         try writerConnection.run("PRAGMA journal_mode = WAL")
         try writerConnection.run("PRAGMA synchronous = NORMAL")
         self.writer = AsyncResourcePool([writerConnection])
-        self.readers = AsyncResourcePool(try (0..<max(1, readerCount)).map { _ in
-            try SQLiteConnection(path: path, readOnly: true)
-        })
+        self.readers = AsyncResourcePool(
+            try (0..<max(1, readerCount)).map { _ in
+                try SQLiteConnection(path: path, readOnly: true)
+            }
+        )
     }
 
     public var description: String { "sqlite:\(path)" }

@@ -48,16 +48,27 @@ public struct IdentityRepository: Sendable {
 
     /// Creates a staff account with its role assignments; returns its id.
     public func createStaff(
-        username: String, displayName: String, passwordHash: String, totpSecret: [UInt8]?, totpConfirmed: Bool,
-        assignments: [RoleAssignment], now: Int64
+        username: String,
+        displayName: String,
+        passwordHash: String,
+        totpSecret: [UInt8]?,
+        totpConfirmed: Bool,
+        assignments: [RoleAssignment],
+        now: Int64
     ) async throws -> Int {
         let totpCipher = try totpSecret.map { try protection.seal(Hex.encode($0)) }
         return try await database.write { db in
-            guard let row = try await db.first("""
-                INSERT INTO accounts (kind, username, display_name, password_hash, totp_cipher, totp_confirmed, created_at)
-                VALUES ('staff', $1, $2, $3, $4, $5, $6) RETURNING id
-                """, [.text(username), .text(displayName), .text(passwordHash), SQLValue(totpCipher, SQLValue.text),
-                      SQLValue(totpConfirmed), .integer(now)])
+            guard
+                let row = try await db.first(
+                    """
+                    INSERT INTO accounts (kind, username, display_name, password_hash, totp_cipher, totp_confirmed, created_at)
+                    VALUES ('staff', $1, $2, $3, $4, $5, $6) RETURNING id
+                    """,
+                    [
+                        .text(username), .text(displayName), .text(passwordHash), SQLValue(totpCipher, SQLValue.text),
+                        SQLValue(totpConfirmed), .integer(now),
+                    ]
+                )
             else { throw DatabaseError.engine("no id returned") }
             let id = try row.int("id")
             for assignment in assignments {
@@ -76,15 +87,31 @@ public struct IdentityRepository: Sendable {
         let sealed = try protection.seal(phone)
         do {
             return try await database.write { db in
-                guard let row = try await db.first("""
-                    INSERT INTO accounts (kind, display_name, phone_cipher, phone_index, created_at)
-                    VALUES ('patient', $1, $2, $3, $4) RETURNING id
-                    """, [.text(PersonalData.maskPhone(phone)), .text(sealed), .text(index), .integer(now)])
+                guard
+                    let row = try await db.first(
+                        """
+                        INSERT INTO accounts (kind, display_name, phone_cipher, phone_index, created_at)
+                        VALUES ('patient', $1, $2, $3, $4) RETURNING id
+                        """,
+                        [.text(PersonalData.maskPhone(phone)), .text(sealed), .text(index), .integer(now)]
+                    )
                 else { throw DatabaseError.engine("no id returned") }
                 let id = try row.int("id")
-                try await insertAssignment(db, accountId: id, assignment: RoleAssignment(role: .patient, scope: .patient(id)), grantedBy: nil, now: now)
-                try await NotificationRepository.create(db, patientId: id, kind: "welcome", title: "欢迎使用上海健康云",
-                                                        body: "发热请先做线上预检，按建议就近前往社区哨点或发热门诊；预约后凭二维码无接触就诊。", now: now)
+                try await insertAssignment(
+                    db,
+                    accountId: id,
+                    assignment: RoleAssignment(role: .patient, scope: .patient(id)),
+                    grantedBy: nil,
+                    now: now
+                )
+                try await NotificationRepository.create(
+                    db,
+                    patientId: id,
+                    kind: "welcome",
+                    title: "欢迎使用上海健康云",
+                    body: "发热请先做线上预检，按建议就近前往社区哨点或发热门诊；预约后凭二维码无接触就诊。",
+                    now: now
+                )
                 return (id, true)
             }
         } catch DatabaseError.uniqueViolation {
@@ -109,23 +136,33 @@ public struct IdentityRepository: Sendable {
     public func setRealName(accountId: Int, name: String, idNumber: String) async throws {
         let normalized = idNumber.uppercased()
         try await database.write { db in
-            try await db.execute("""
+            try await db.execute(
+                """
                 UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = $3, display_name = $4
                 WHERE id = $5 AND kind = 'patient'
-                """, [.text(try protection.seal(name)), .text(try protection.seal(normalized)),
-                      .text(protection.blindIndex(Self.verifiedIDNumberPurpose, normalized)), .text(PersonalData.maskName(name)),
-                      .integer(Int64(accountId))])
+                """,
+                [
+                    .text(try protection.seal(name)), .text(try protection.seal(normalized)),
+                    .text(protection.blindIndex(Self.verifiedIDNumberPurpose, normalized)), .text(PersonalData.maskName(name)),
+                    .integer(Int64(accountId)),
+                ]
+            )
         }
     }
 
     /// Records a self-declared name and ID number, not verified: sealed, without an index.
     public func setRealNameClaim(accountId: Int, name: String, idNumber: String) async throws {
         try await database.write { db in
-            try await db.execute("""
+            try await db.execute(
+                """
                 UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = NULL, display_name = $3
                 WHERE id = $4 AND kind = 'patient'
-                """, [.text(try protection.seal(name)), .text(try protection.seal(idNumber.uppercased())),
-                      .text(PersonalData.maskName(name)), .integer(Int64(accountId))])
+                """,
+                [
+                    .text(try protection.seal(name)), .text(try protection.seal(idNumber.uppercased())),
+                    .text(PersonalData.maskName(name)), .integer(Int64(accountId)),
+                ]
+            )
         }
     }
 
@@ -140,8 +177,9 @@ public struct IdentityRepository: Sendable {
 
     /// Whether the account's ID number is verified: its index is the verified one of the number.
     public func realNameStatus(accountId: Int) async throws -> RealNameStatus {
-        guard let row = try await database.first("SELECT id_number_cipher, id_number_index FROM accounts WHERE id = $1", [.integer(Int64(accountId))]),
-              let cipher = try row.optionalString("id_number_cipher")
+        guard
+            let row = try await database.first("SELECT id_number_cipher, id_number_index FROM accounts WHERE id = $1", [.integer(Int64(accountId))]),
+            let cipher = try row.optionalString("id_number_cipher")
         else { return .none }
         let index = try row.optionalString("id_number_index")
         return index == protection.blindIndex(Self.verifiedIDNumberPurpose, try protection.open(cipher)) ? .verified : .unverified
@@ -153,17 +191,23 @@ public struct IdentityRepository: Sendable {
 
     /// Accounts holding any role at exactly `scope`, by id, after `after`.
     public func accountIds(holdingRoleAt scope: Scope, after: Int, limit: Int) async throws -> [Int] {
-        try await database.query("""
+        try await database.query(
+            """
             SELECT DISTINCT a.id FROM accounts a JOIN role_assignments r ON r.account_id = a.id
             WHERE r.scope = $1 AND a.id > $2 ORDER BY a.id LIMIT $3
-            """, [.text(scope.description), .integer(Int64(after)), .integer(Int64(limit))]).map { try $0.int("id") }
+            """,
+            [.text(scope.description), .integer(Int64(after)), .integer(Int64(limit))]
+        ).map { try $0.int("id") }
     }
 
     /// Opens the sealed personal data of an account. Callers audit the read.
     public func personalData(accountId: Int) async throws -> PersonalRecord? {
-        guard let row = try await database.first(
-            "SELECT name_cipher, phone_cipher, id_number_cipher FROM accounts WHERE id = $1", [.integer(Int64(accountId))]
-        ) else { return nil }
+        guard
+            let row = try await database.first(
+                "SELECT name_cipher, phone_cipher, id_number_cipher FROM accounts WHERE id = $1",
+                [.integer(Int64(accountId))]
+            )
+        else { return nil }
         return PersonalRecord(
             name: try row.optionalString("name_cipher").map(protection.open),
             phone: try row.optionalString("phone_cipher").map(protection.open),
@@ -173,8 +217,10 @@ public struct IdentityRepository: Sendable {
 
     /// The account holding this ID number verified, if any.
     public func patientId(idNumber: String) async throws -> Int? {
-        try await database.first("SELECT id FROM accounts WHERE id_number_index = $1",
-                                 [.text(protection.blindIndex(Self.verifiedIDNumberPurpose, idNumber.uppercased()))]).map { try $0.int("id") }
+        try await database.first(
+            "SELECT id FROM accounts WHERE id_number_index = $1",
+            [.text(protection.blindIndex(Self.verifiedIDNumberPurpose, idNumber.uppercased()))]
+        ).map { try $0.int("id") }
     }
 
     public func staffCredentials(username: String) async throws -> StaffCredentials? {
@@ -185,12 +231,16 @@ public struct IdentityRepository: Sendable {
     /// `client` since `since` (a client the owner uses: sign-in throttles spare it).
     public func staffCredentials(username: String, client: String, since: Int64) async throws -> StaffCredentials? {
         guard !client.isEmpty else { return try await staffCredentials(username: username) }
-        guard let row = try await database.first("""
-            SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter,
-                   CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.account_id = accounts.id AND s.client_ip = $2 AND s.created_at >= $3)
-                        THEN 1 ELSE 0 END AS recognised
-            FROM accounts WHERE username = $1 AND kind = 'staff'
-            """, [.text(username), .text(client), .integer(since)])
+        guard
+            let row = try await database.first(
+                """
+                SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter,
+                       CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.account_id = accounts.id AND s.client_ip = $2 AND s.created_at >= $3)
+                            THEN 1 ELSE 0 END AS recognised
+                FROM accounts WHERE username = $1 AND kind = 'staff'
+                """,
+                [.text(username), .text(client), .integer(since)]
+            )
         else { return nil }
         var credentials = try Self.credentials(row, protection: protection)
         credentials.recognisedClient = try row.bool("recognised")
@@ -202,10 +252,14 @@ public struct IdentityRepository: Sendable {
     }
 
     private func staffCredentials(where condition: String, _ key: SQLValue) async throws -> StaffCredentials? {
-        guard let row = try await database.first("""
-            SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter
-            FROM accounts WHERE \(condition) AND kind = 'staff'
-            """, [key])
+        guard
+            let row = try await database.first(
+                """
+                SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter
+                FROM accounts WHERE \(condition) AND kind = 'staff'
+                """,
+                [key]
+            )
         else { return nil }
         return try Self.credentials(row, protection: protection)
     }
@@ -226,10 +280,13 @@ public struct IdentityRepository: Sendable {
     /// returns false for a replayed code.
     public func acceptTOTPCounter(accountId: Int, counter: Int64, confirm: Bool) async throws -> Bool {
         try await database.write { db in
-            let rows = try await db.query("""
+            let rows = try await db.query(
+                """
                 UPDATE accounts SET totp_last_counter = $1, totp_confirmed = CASE WHEN $3 = 1 THEN 1 ELSE totp_confirmed END
                 WHERE id = $2 AND totp_last_counter < $1 RETURNING id
-                """, [.integer(counter), .integer(Int64(accountId)), .integer(confirm ? 1 : 0)])
+                """,
+                [.integer(counter), .integer(Int64(accountId)), .integer(confirm ? 1 : 0)]
+            )
             return !rows.isEmpty
         }
     }
@@ -237,8 +294,10 @@ public struct IdentityRepository: Sendable {
     public func setTOTPSecret(accountId: Int, secret: [UInt8]) async throws {
         let sealed = try protection.seal(Hex.encode(secret))
         try await database.write { db in
-            try await db.execute("UPDATE accounts SET totp_cipher = $1, totp_confirmed = 0, totp_last_counter = 0 WHERE id = $2",
-                                 [.text(sealed), .integer(Int64(accountId))])
+            try await db.execute(
+                "UPDATE accounts SET totp_cipher = $1, totp_confirmed = 0, totp_last_counter = 0 WHERE id = $2",
+                [.text(sealed), .integer(Int64(accountId))]
+            )
         }
     }
 
@@ -259,7 +318,8 @@ public struct IdentityRepository: Sendable {
 
     public func assignments(accountId: Int) async throws -> [StoredAssignment] {
         try await database.query(
-            "SELECT id, role, scope, granted_at, mac FROM role_assignments WHERE account_id = $1 ORDER BY id", [.integer(Int64(accountId))]
+            "SELECT id, role, scope, granted_at, mac FROM role_assignments WHERE account_id = $1 ORDER BY id",
+            [.integer(Int64(accountId))]
         ).map { try storedAssignment($0, accountId: accountId, prefix: "") }
     }
 
@@ -277,7 +337,8 @@ public struct IdentityRepository: Sendable {
     /// The session, account and sealed role rows behind an access token, in one query: the
     /// hot path of every authenticated request.
     public func lookupAccess(tokenHash: String) async throws -> (SessionRepository.AccessLookup, [StoredAssignment])? {
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             SELECT t.expires_at AS token_expires_at, s.id, s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at,
                    s.idle_timeout_seconds, s.revoked_at, s.revoked_reason, a.kind AS account_kind, a.display_name,
                    r.id AS r_id, r.role AS r_role, r.scope AS r_scope, r.granted_at AS r_granted_at, r.mac AS r_mac
@@ -287,11 +348,16 @@ public struct IdentityRepository: Sendable {
             LEFT JOIN role_assignments r ON r.account_id = a.id
             WHERE t.hash = $1 AND t.kind = 'access'
             ORDER BY r.id
-            """, [.text(tokenHash)])
+            """,
+            [.text(tokenHash)]
+        )
         guard let first = rows.first else { return nil }
         let lookup = SessionRepository.AccessLookup(
-            tokenExpiresAt: try first.int64("token_expires_at"), session: try SessionRepository.session(first),
-            accountKind: try first.string("account_kind"), displayName: try first.string("display_name"))
+            tokenExpiresAt: try first.int64("token_expires_at"),
+            session: try SessionRepository.session(first),
+            accountKind: try first.string("account_kind"),
+            displayName: try first.string("display_name")
+        )
         let assignments = try rows.filter { $0["r_id"] != .null }.map { try storedAssignment($0, accountId: lookup.session.accountId, prefix: "r_") }
         return (lookup, assignments)
     }
@@ -305,21 +371,32 @@ public struct IdentityRepository: Sendable {
     /// Removes one assignment; returns whether it existed.
     public func revoke(_ assignment: RoleAssignment, from accountId: Int) async throws -> Bool {
         try await database.write { db in
-            !(try await db.query("DELETE FROM role_assignments WHERE account_id = $1 AND role = $2 AND scope = $3 RETURNING id",
-                                 [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description)])).isEmpty
+            !(try await db.query(
+                "DELETE FROM role_assignments WHERE account_id = $1 AND role = $2 AND scope = $3 RETURNING id",
+                [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description)]
+            )).isEmpty
         }
     }
 
     private func insertAssignment(_ db: any SQLExecutor, accountId: Int, assignment: RoleAssignment, grantedBy: Int?, now: Int64) async throws {
-        try await db.execute("""
+        try await db.execute(
+            """
             INSERT INTO role_assignments (account_id, role, scope, granted_at, granted_by, mac) VALUES ($1, $2, $3, $4, $5, $6)
-            """, [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description), .integer(now),
-                  SQLValue(grantedBy.map(Int64.init), SQLValue.integer),
-                  .text(protection.assignmentMAC(accountId: accountId, role: assignment.role, scope: assignment.scope, grantedAt: now))])
+            """,
+            [
+                .integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description), .integer(now),
+                SQLValue(grantedBy.map(Int64.init), SQLValue.integer),
+                .text(protection.assignmentMAC(accountId: accountId, role: assignment.role, scope: assignment.scope, grantedAt: now)),
+            ]
+        )
     }
 
     private static func summary(_ row: SQLRow) throws -> AccountSummary {
-        AccountSummary(id: try row.int("id"), kind: try row.string("kind"), username: try row.optionalString("username"),
-                       displayName: try row.string("display_name"))
+        AccountSummary(
+            id: try row.int("id"),
+            kind: try row.string("kind"),
+            username: try row.optionalString("username"),
+            displayName: try row.string("display_name")
+        )
     }
 }

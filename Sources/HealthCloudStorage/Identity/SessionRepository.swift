@@ -33,27 +33,43 @@ public struct SessionRepository: Sendable {
         public var usedAt: Int64?
     }
 
-    public func createSession(id: String, accountId: Int, kind: String, now: Int64, expiresAt: Int64, idleTimeout: Int64, clientIP: String) async throws {
+    public func createSession(
+        id: String,
+        accountId: Int,
+        kind: String,
+        now: Int64,
+        expiresAt: Int64,
+        idleTimeout: Int64,
+        clientIP: String
+    ) async throws {
         try await database.write { db in
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO sessions (id, account_id, kind, created_at, last_seen_at, expires_at, idle_timeout_seconds, client_ip)
                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
-                """, [.text(id), .integer(Int64(accountId)), .text(kind), .integer(now), .integer(expiresAt), .integer(idleTimeout), .text(clientIP)])
+                """,
+                [.text(id), .integer(Int64(accountId)), .text(kind), .integer(now), .integer(expiresAt), .integer(idleTimeout), .text(clientIP)]
+            )
         }
     }
 
     public func session(id: String) async throws -> Session? {
-        try await database.first("""
+        try await database.first(
+            """
             SELECT id, account_id, kind, created_at, last_seen_at, expires_at, idle_timeout_seconds, revoked_at, revoked_reason
             FROM sessions WHERE id = $1
-            """, [.text(id)]).map(Self.session)
+            """,
+            [.text(id)]
+        ).map(Self.session)
     }
 
     /// Marks the session revoked (once; the first reason stays) and deletes its live tokens.
     public func revokeSession(id: String, reason: String, now: Int64) async throws {
         try await database.write { db in
-            try await db.execute("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
-                                 [.integer(now), .text(reason), .text(id)])
+            try await db.execute(
+                "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+                [.integer(now), .text(reason), .text(id)]
+            )
             try await db.execute("DELETE FROM auth_tokens WHERE session_id = $1 AND kind = 'access'", [.text(id)])
         }
     }
@@ -61,10 +77,14 @@ public struct SessionRepository: Sendable {
     /// Revokes every live session of an account (password reset, role change, account lock).
     public func revokeAllSessions(accountId: Int, reason: String, now: Int64) async throws {
         try await database.write { db in
-            try await db.execute("DELETE FROM auth_tokens WHERE kind = 'access' AND session_id IN (SELECT id FROM sessions WHERE account_id = $1)",
-                                 [.integer(Int64(accountId))])
-            try await db.execute("UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL",
-                                 [.integer(now), .text(reason), .integer(Int64(accountId))])
+            try await db.execute(
+                "DELETE FROM auth_tokens WHERE kind = 'access' AND session_id IN (SELECT id FROM sessions WHERE account_id = $1)",
+                [.integer(Int64(accountId))]
+            )
+            try await db.execute(
+                "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL",
+                [.integer(now), .text(reason), .integer(Int64(accountId))]
+            )
         }
     }
 
@@ -72,33 +92,47 @@ public struct SessionRepository: Sendable {
     /// so authenticated reads do not all become writes.
     public func touch(sessionId: String, now: Int64, granularity: Int64 = 60) async throws {
         try await database.write { db in
-            try await db.execute("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at <= $3",
-                                 [.integer(now), .text(sessionId), .integer(now - granularity)])
+            try await db.execute(
+                "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at <= $3",
+                [.integer(now), .text(sessionId), .integer(now - granularity)]
+            )
         }
     }
 
     public func insertToken(hash: String, kind: TokenKind, accountId: Int, sessionId: String?, expiresAt: Int64, now: Int64) async throws {
         try await database.write { db in
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO auth_tokens (hash, kind, account_id, session_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                """, [.text(hash), .text(kind.rawValue), .integer(Int64(accountId)), SQLValue(sessionId, SQLValue.text), .integer(expiresAt), .integer(now)])
+                """,
+                [
+                    .text(hash), .text(kind.rawValue), .integer(Int64(accountId)), SQLValue(sessionId, SQLValue.text), .integer(expiresAt),
+                    .integer(now),
+                ]
+            )
         }
     }
 
     public func token(hash: String) async throws -> Token? {
         try await database.first("SELECT kind, account_id, session_id, expires_at, used_at FROM auth_tokens WHERE hash = $1", [.text(hash)])
             .map { row in
-                Token(kind: TokenKind(rawValue: try row.string("kind")) ?? .access, accountId: try row.int("account_id"),
-                      sessionId: try row.optionalString("session_id"), expiresAt: try row.int64("expires_at"),
-                      usedAt: try row["used_at"] == .null ? nil : row.int64("used_at"))
+                Token(
+                    kind: TokenKind(rawValue: try row.string("kind")) ?? .access,
+                    accountId: try row.int("account_id"),
+                    sessionId: try row.optionalString("session_id"),
+                    expiresAt: try row.int64("expires_at"),
+                    usedAt: try row["used_at"] == .null ? nil : row.int64("used_at")
+                )
             }
     }
 
     /// Uses a one-time token (refresh or MFA): true for exactly one caller, however many race.
     public func consume(hash: String, now: Int64) async throws -> Bool {
         try await database.write { db in
-            !(try await db.query("UPDATE auth_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL RETURNING hash",
-                                 [.integer(now), .text(hash)])).isEmpty
+            !(try await db.query(
+                "UPDATE auth_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL RETURNING hash",
+                [.integer(now), .text(hash)]
+            )).isEmpty
         }
     }
 
@@ -130,8 +164,10 @@ public struct SessionRepository: Sendable {
         try await database.write { db in
             // A new code replaces any earlier one still open.
             try await db.execute("UPDATE otp_codes SET used_at = $1 WHERE phone_index = $2 AND used_at IS NULL", [.integer(now), .text(phoneIndex)])
-            try await db.execute("INSERT INTO otp_codes (phone_index, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                                 [.text(phoneIndex), .text(codeHash), .integer(now), .integer(expiresAt)])
+            try await db.execute(
+                "INSERT INTO otp_codes (phone_index, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                [.text(phoneIndex), .text(codeHash), .integer(now), .integer(expiresAt)]
+            )
         }
     }
 
@@ -139,10 +175,13 @@ public struct SessionRepository: Sendable {
     public func codesSent(phoneIndex: String, since: Int64) async throws -> (count: Int, earliest: Int64?, latest: Int64?) {
         let row = try await database.first(
             "SELECT COUNT(*) AS n, MIN(created_at) AS earliest, MAX(created_at) AS latest FROM otp_codes WHERE phone_index = $1 AND created_at >= $2",
-            [.text(phoneIndex), .integer(since)])
-        return (try row?.int("n") ?? 0,
-                try row.flatMap { $0["earliest"] == .null ? nil : try $0.int64("earliest") },
-                try row.flatMap { $0["latest"] == .null ? nil : try $0.int64("latest") })
+            [.text(phoneIndex), .integer(since)]
+        )
+        return (
+            try row?.int("n") ?? 0,
+            try row.flatMap { $0["earliest"] == .null ? nil : try $0.int64("earliest") },
+            try row.flatMap { $0["latest"] == .null ? nil : try $0.int64("latest") }
+        )
     }
 
     /// Withdraws a code that could not be delivered, so it counts against no rate limit.
@@ -162,10 +201,14 @@ public struct SessionRepository: Sendable {
     /// `maxAttempts` wrong tries or its first success.
     public func checkCode(phoneIndex: String, codeHash: String, now: Int64, maxAttempts: Int) async throws -> CodeCheck {
         try await database.write { db in
-            guard let row = try await db.first("""
-                SELECT id, code_hash, attempts FROM otp_codes
-                WHERE phone_index = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1
-                """, [.text(phoneIndex), .integer(now)])
+            guard
+                let row = try await db.first(
+                    """
+                    SELECT id, code_hash, attempts FROM otp_codes
+                    WHERE phone_index = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1
+                    """,
+                    [.text(phoneIndex), .integer(now)]
+                )
             else { return .expiredOrMissing }
             let id = try row.int64("id")
             if constantTimeEquals(Array(try row.string("code_hash").utf8), Array(codeHash.utf8)) {
@@ -174,7 +217,10 @@ public struct SessionRepository: Sendable {
             }
             let attempts = try row.int("attempts") + 1
             if attempts >= maxAttempts {
-                try await db.execute("UPDATE otp_codes SET attempts = $1, used_at = $2 WHERE id = $3", [.integer(Int64(attempts)), .integer(now), .integer(id)])
+                try await db.execute(
+                    "UPDATE otp_codes SET attempts = $1, used_at = $2 WHERE id = $3",
+                    [.integer(Int64(attempts)), .integer(now), .integer(id)]
+                )
             } else {
                 try await db.execute("UPDATE otp_codes SET attempts = $1 WHERE id = $2", [.integer(Int64(attempts)), .integer(id)])
             }
@@ -184,8 +230,12 @@ public struct SessionRepository: Sendable {
 
     static func session(_ row: SQLRow) throws -> Session {
         Session(
-            id: try row.string("id"), accountId: try row.int("account_id"), kind: try row.string("kind"),
-            createdAt: try row.int64("created_at"), lastSeenAt: try row.int64("last_seen_at"), expiresAt: try row.int64("expires_at"),
+            id: try row.string("id"),
+            accountId: try row.int("account_id"),
+            kind: try row.string("kind"),
+            createdAt: try row.int64("created_at"),
+            lastSeenAt: try row.int64("last_seen_at"),
+            expiresAt: try row.int64("expires_at"),
             idleTimeoutSeconds: try row.int64("idle_timeout_seconds"),
             revokedAt: row["revoked_at"] == .null ? nil : try row.int64("revoked_at"),
             revokedReason: try row.optionalString("revoked_reason")

@@ -60,13 +60,26 @@ public struct AppointmentRepository: Sendable {
     static let columns = selectList + " FROM appointments a JOIN sites s ON s.id = a.site_id"
 
     static func appointment(_ row: SQLRow) throws -> Appointment {
-        Appointment(id: try row.int("id"), patientId: try row.int("patient_id"), status: Status(rawValue: try row.string("status")) ?? .cancelled,
-                    siteId: try row.int("site_id"), siteName: try row.string("site_name"), slotId: try row.int("slot_id"),
-                    date: Day(try row.string("date")) ?? Day(number: 0), startsAt: try row.int64("starts_at"), endsAt: try row.int64("ends_at"),
-                    precheckId: try row.int("precheck_id"), level: TriageLevel(rawValue: try row.string("level")) ?? .homeCare,
-                    passId: try row.string("pass_id"), passToken: try row.optionalString("pass_token"), createdAt: try row.int64("created_at"),
-                    cancelledAt: try row.optionalInt("cancelled_at").map(Int64.init), checkedInAt: try row.optionalInt("checked_in_at").map(Int64.init),
-                    queueNumber: try row.optionalInt("queue_number"), grade: try row.optionalString("grade").flatMap(PatientGrade.init(rawValue:)))
+        Appointment(
+            id: try row.int("id"),
+            patientId: try row.int("patient_id"),
+            status: Status(rawValue: try row.string("status")) ?? .cancelled,
+            siteId: try row.int("site_id"),
+            siteName: try row.string("site_name"),
+            slotId: try row.int("slot_id"),
+            date: Day(try row.string("date")) ?? Day(number: 0),
+            startsAt: try row.int64("starts_at"),
+            endsAt: try row.int64("ends_at"),
+            precheckId: try row.int("precheck_id"),
+            level: TriageLevel(rawValue: try row.string("level")) ?? .homeCare,
+            passId: try row.string("pass_id"),
+            passToken: try row.optionalString("pass_token"),
+            createdAt: try row.int64("created_at"),
+            cancelledAt: try row.optionalInt("cancelled_at").map(Int64.init),
+            checkedInAt: try row.optionalInt("checked_in_at").map(Int64.init),
+            queueNumber: try row.optionalInt("queue_number"),
+            grade: try row.optionalString("grade").flatMap(PatientGrade.init(rawValue:))
+        )
     }
 
     static func appointment(_ db: any SQLExecutor, id: Int) async throws -> Appointment? {
@@ -78,8 +91,10 @@ public struct AppointmentRepository: Sendable {
     }
 
     public func appointments(patientId: Int, limit: Int, offset: Int) async throws -> [Appointment] {
-        try await database.query("SELECT \(Self.columns) WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT \(limit) OFFSET \(offset)",
-                                 [.integer(Int64(patientId))]).map(Self.appointment)
+        try await database.query(
+            "SELECT \(Self.columns) WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT \(limit) OFFSET \(offset)",
+            [.integer(Int64(patientId))]
+        ).map(Self.appointment)
     }
 
     /// Where an appointment sits: its patient, and its site in the hierarchy.
@@ -115,23 +130,32 @@ public struct AppointmentRepository: Sendable {
             }
             guard let existing else {
                 // The other booking was cancelled meanwhile: try again, once.
-                return try await database.write { db in try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now) }
+                return try await database.write { db in
+                    try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now)
+                }
             }
             return .alreadyBooked(existing)
         }
     }
 
     private func book(_ db: any SQLExecutor, patientId: Int, slotId: Int, precheckId: Int, now: Int64) async throws -> BookingOutcome {
-        guard let precheck = try await PreCheckRepository.precheck(db, id: precheckId), precheck.patientId == patientId else { return .precheckNotFound }
+        guard let precheck = try await PreCheckRepository.precheck(db, id: precheckId), precheck.patientId == patientId else {
+            return .precheckNotFound
+        }
         guard now < precheck.validUntil else { return .precheckExpired }
         switch precheck.level {
         case .homeCare: return .notReferring
         case .emergency: return .emergency
         case .sentinel, .feverClinic: break
         }
-        guard let slot = try await db.first("""
-            SELECT sl.site_id, sl.date, sl.starts_at, sl.ends_at, s.kind FROM slots sl JOIN sites s ON s.id = sl.site_id WHERE sl.id = $1
-            """, [.integer(Int64(slotId))]) else { return .slotNotFound }
+        guard
+            let slot = try await db.first(
+                """
+                SELECT sl.site_id, sl.date, sl.starts_at, sl.ends_at, s.kind FROM slots sl JOIN sites s ON s.id = sl.site_id WHERE sl.id = $1
+                """,
+                [.integer(Int64(slotId))]
+            )
+        else { return .slotNotFound }
         let kind = SiteKind(rawValue: try slot.string("kind")) ?? .feverClinic
         guard precheck.level.bookableSites.contains(kind) else { return .siteNotSuitable(precheck.level, kind) }
         guard try slot.int64("ends_at") > now else { return .slotEnded }
@@ -140,33 +164,55 @@ public struct AppointmentRepository: Sendable {
         if let existing = try await Self.activeAppointment(db, patientId: patientId, date: date) { return .alreadyBooked(existing) }
         // The one place capacity is enforced: a conditional increment (row-locked on PostgreSQL,
         // serialized on SQLite), never a read followed by a write.
-        guard try await db.first("UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity RETURNING booked",
-                                 [.integer(Int64(slotId))]) != nil else { return .slotFull }
+        guard
+            try await db.first(
+                "UPDATE slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity RETURNING booked",
+                [.integer(Int64(slotId))]
+            ) != nil
+        else { return .slotFull }
         let passId = Base64URL.encode(SecureRandom.bytes(12))
-        guard let row = try await db.first("""
-            INSERT INTO appointments (patient_id, site_id, slot_id, date, starts_at, ends_at, precheck_id, level, status, pass_id, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'booked', $9, $10) RETURNING id
-            """, [.integer(Int64(patientId)), .integer(try slot.int64("site_id")), .integer(Int64(slotId)), .text(date),
-                  .integer(try slot.int64("starts_at")), .integer(try slot.int64("ends_at")), .integer(Int64(precheckId)),
-                  .text(precheck.level.rawValue), .text(passId), .integer(now)])
+        guard
+            let row = try await db.first(
+                """
+                INSERT INTO appointments (patient_id, site_id, slot_id, date, starts_at, ends_at, precheck_id, level, status, pass_id, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'booked', $9, $10) RETURNING id
+                """,
+                [
+                    .integer(Int64(patientId)), .integer(try slot.int64("site_id")), .integer(Int64(slotId)), .text(date),
+                    .integer(try slot.int64("starts_at")), .integer(try slot.int64("ends_at")), .integer(Int64(precheckId)),
+                    .text(precheck.level.rawValue), .text(passId), .integer(now),
+                ]
+            )
         else { throw DatabaseError.engine("no id returned") }
         guard var appointment = try await Self.appointment(db, id: try row.int("id")) else { throw DatabaseError.engine("appointment vanished") }
-        let token = try SignedToken.sign(claims: appointment.pass.claims, type: VisitPassClaims.type, issuedAt: Date(timeIntervalSince1970: TimeInterval(now)),
-                                         expiresAt: Date(timeIntervalSince1970: TimeInterval(appointment.pass.expiresAt)),
-                                         key: keys.signingKey, keyID: keys.signingKeyID)
+        let token = try SignedToken.sign(
+            claims: appointment.pass.claims,
+            type: VisitPassClaims.type,
+            issuedAt: Date(timeIntervalSince1970: TimeInterval(now)),
+            expiresAt: Date(timeIntervalSince1970: TimeInterval(appointment.pass.expiresAt)),
+            key: keys.signingKey,
+            keyID: keys.signingKeyID
+        )
         try await db.execute("UPDATE appointments SET pass_token = $1 WHERE id = $2", [.text(token), .integer(Int64(appointment.id))])
         appointment.passToken = token
-        let message = try await Self.notify(db, appointment, kind: "booking", title: "预约成功 Booked",
-                                            body: "\(appointment.whereAndWhen)。请凭二维码签到。Show your QR pass at the kiosk.",
-                                            now: now)
+        let message = try await Self.notify(
+            db,
+            appointment,
+            kind: "booking",
+            title: "预约成功 Booked",
+            body: "\(appointment.whereAndWhen)。请凭二维码签到。Show your QR pass at the kiosk.",
+            now: now
+        )
         try await SyncLog.put(db, [Self.record(appointment)] + [Self.passRecord(appointment, usedAt: nil)].compactMap { $0 } + [message], now: now)
         return .booked(appointment)
     }
 
     /// The patient's booked or checked-in appointment of `date` (the partial unique index allows one).
     static func activeAppointment(_ db: any SQLExecutor, patientId: Int, date: String) async throws -> Int? {
-        try await db.first("SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
-                           [.integer(Int64(patientId)), .text(date)]).map { try $0.int("id") }
+        try await db.first(
+            "SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
+            [.integer(Int64(patientId)), .text(date)]
+        ).map { try $0.int("id") }
     }
 
     // MARK: Cancelling and releasing
@@ -192,8 +238,11 @@ public struct AppointmentRepository: Sendable {
             }
             guard let appointment = try await Self.appointment(db, id: id), appointment.patientId == patientId else { return .notFound }
             if let outcome = settled(appointment) { return outcome }
-            guard try await db.first("UPDATE appointments SET status = 'cancelled', cancelled_at = $1 WHERE id = $2 AND status = 'booked' RETURNING id",
-                                     [.integer(now), .integer(Int64(id))]) != nil
+            guard
+                try await db.first(
+                    "UPDATE appointments SET status = 'cancelled', cancelled_at = $1 WHERE id = $2 AND status = 'booked' RETURNING id",
+                    [.integer(now), .integer(Int64(id))]
+                ) != nil
             else {
                 // PostgreSQL: another transaction changed it between the read and the update.
                 return try await Self.appointment(db, id: id).flatMap(settled) ?? .notFound
@@ -202,8 +251,14 @@ public struct AppointmentRepository: Sendable {
             var cancelled = appointment
             cancelled.status = .cancelled
             cancelled.cancelledAt = now
-            let message = try await Self.notify(db, cancelled, kind: "cancellation", title: "预约已取消 Booking cancelled",
-                                                body: cancelled.whereAndWhen, now: now)
+            let message = try await Self.notify(
+                db,
+                cancelled,
+                kind: "cancellation",
+                title: "预约已取消 Booking cancelled",
+                body: cancelled.whereAndWhen,
+                now: now
+            )
             try await SyncLog.put(db, [Self.record(cancelled), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(id), now: now)
             return .cancelled(cancelled)
@@ -224,12 +279,20 @@ public struct AppointmentRepository: Sendable {
             binds.append(.integer(Int64(patientId)))
             filter = " AND patient_id = $2"
         }
-        let released = try await db.query("UPDATE appointments SET status = 'no_show' WHERE status = 'booked' AND ends_at <= $1\(filter) RETURNING id", binds)
+        let released = try await db.query(
+            "UPDATE appointments SET status = 'no_show' WHERE status = 'booked' AND ends_at <= $1\(filter) RETURNING id",
+            binds
+        )
         for row in released {
             guard let appointment = try await appointment(db, id: try row.int("id")) else { continue }
-            let message = try await notify(db, appointment, kind: "no_show", title: "预约已过期 Appointment missed",
-                                           body: "\(appointment.whereAndWhen)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
-                                           now: now)
+            let message = try await notify(
+                db,
+                appointment,
+                kind: "no_show",
+                title: "预约已过期 Appointment missed",
+                body: "\(appointment.whereAndWhen)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
+                now: now
+            )
             try await SyncLog.put(db, [record(appointment), message], now: now)
             try await SyncLog.remove(db, collection: "visitPasses", id: String(appointment.id), now: now)
         }
@@ -240,14 +303,22 @@ public struct AppointmentRepository: Sendable {
     @discardableResult
     public func sendReminders(now: Int64, lead: Int64 = 2 * 3600) async throws -> Int {
         try await database.write { db in
-            let due = try await db.query("""
+            let due = try await db.query(
+                """
                 UPDATE appointments SET reminded_at = $1 WHERE status = 'booked' AND reminded_at IS NULL AND starts_at <= $2 AND ends_at > $1 RETURNING id
-                """, [.integer(now), .integer(now + lead)])
+                """,
+                [.integer(now), .integer(now + lead)]
+            )
             for row in due {
                 guard let appointment = try await Self.appointment(db, id: try row.int("id")) else { continue }
-                try await NotificationRepository.create(db, patientId: appointment.patientId, kind: "reminder", title: "就诊提醒 Visit reminder",
-                                                        body: "\(appointment.siteName) \(appointment.start)–\(appointment.end)。请佩戴口罩，凭二维码签到。Wear a mask; show your QR pass.",
-                                                        now: now)
+                try await NotificationRepository.create(
+                    db,
+                    patientId: appointment.patientId,
+                    kind: "reminder",
+                    title: "就诊提醒 Visit reminder",
+                    body: "\(appointment.siteName) \(appointment.start)–\(appointment.end)。请佩戴口罩，凭二维码签到。Wear a mask; show your QR pass.",
+                    now: now
+                )
             }
             return due.count
         }
@@ -273,7 +344,14 @@ public struct AppointmentRepository: Sendable {
 
     /// `offline`: the kiosk verified the pass at `at`, before the booking was released as a
     /// no-show (the release could not know): the scan stands and revives it.
-    static func checkIn(_ db: any SQLExecutor, _ pass: VisitPassClaims, by kioskAccount: Int, at: Int64, now: Int64, offline: Bool = false) async throws -> CheckInOutcome {
+    static func checkIn(
+        _ db: any SQLExecutor,
+        _ pass: VisitPassClaims,
+        by kioskAccount: Int,
+        at: Int64,
+        now: Int64,
+        offline: Bool = false
+    ) async throws -> CheckInOutcome {
         func settled(_ appointment: Appointment) -> CheckInOutcome? {
             switch appointment.status {
             case .cancelled: .cancelled
@@ -283,24 +361,33 @@ public struct AppointmentRepository: Sendable {
             }
         }
         guard let appointment = try await appointment(db, id: pass.appointmentId), appointment.passId == pass.passId,
-              appointment.siteId == pass.siteId else { return .unknownAppointment }
+            appointment.siteId == pass.siteId
+        else { return .unknownAppointment }
         // A kiosk's clock may run a minute fast or slow; a scan older than that before the
         // booking was made back-dates the visit (and could revive a no-show).
         if offline, at < appointment.createdAt - 60 { return .scannedBeforeBooking(bookedAt: appointment.createdAt) }
         if let outcome = settled(appointment) { return outcome }
-        guard try await db.first("""
-            UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id
-            """, [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id)), .text(appointment.status.rawValue)]) != nil
+        guard
+            try await db.first(
+                """
+                UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id
+                """,
+                [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id)), .text(appointment.status.rawValue)]
+            ) != nil
         else {
             // PostgreSQL: a concurrent cancel, check-in or release won; say which.
             return try await Self.appointment(db, id: appointment.id).flatMap(settled) ?? .alreadyUsed(appointment)
         }
         // Numbered in the day of the appointment (a 00:00 window's patient may arrive at 23:40),
         // the day the site's queue lists it under.
-        guard let queue = try await db.first("""
-            INSERT INTO site_queues (site_id, date, last_number) VALUES ($1, $2, 1)
-            ON CONFLICT (site_id, date) DO UPDATE SET last_number = site_queues.last_number + 1 RETURNING last_number
-            """, [.integer(Int64(appointment.siteId)), .text(appointment.date.description)])
+        guard
+            let queue = try await db.first(
+                """
+                INSERT INTO site_queues (site_id, date, last_number) VALUES ($1, $2, 1)
+                ON CONFLICT (site_id, date) DO UPDATE SET last_number = site_queues.last_number + 1 RETURNING last_number
+                """,
+                [.integer(Int64(appointment.siteId)), .text(appointment.date.description)]
+            )
         else { throw DatabaseError.engine("no queue number") }
         let number = try queue.int("last_number")
         try await db.execute("UPDATE appointments SET queue_number = $1 WHERE id = $2", [.integer(Int64(number)), .integer(Int64(appointment.id))])
@@ -308,8 +395,14 @@ public struct AppointmentRepository: Sendable {
         checkedIn.status = .checkedIn
         checkedIn.checkedInAt = at
         checkedIn.queueNumber = number
-        let message = try await notify(db, checkedIn, kind: "checkin", title: "签到成功 Checked in",
-                                       body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).", now: now)
+        let message = try await notify(
+            db,
+            checkedIn,
+            kind: "checkin",
+            title: "签到成功 Checked in",
+            body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).",
+            now: now
+        )
         // A revived no-show's pass was withdrawn from the phone: it comes back, used.
         try await SyncLog.put(db, [record(checkedIn)] + [passRecord(checkedIn, usedAt: at)].compactMap { $0 } + [message], now: now)
         return .checkedIn(checkedIn)
@@ -333,18 +426,34 @@ public struct AppointmentRepository: Sendable {
     /// Reconciles a scan a kiosk verified offline, once per (kiosk, pass, scan time): a resent
     /// upload is answered from the record; another scan of the same pass is judged afresh (a
     /// copied QR code meets `pass_already_used`).
-    public func reconcileOffline(_ pass: VisitPassClaims, by kioskAccount: Int, scannedAt: Int64, now: Int64,
-                                 judge: @escaping @Sendable (CheckInOutcome) -> (status: String, code: String?)) async throws -> OfflineResult {
+    public func reconcileOffline(
+        _ pass: VisitPassClaims,
+        by kioskAccount: Int,
+        scannedAt: Int64,
+        now: Int64,
+        judge: @escaping @Sendable (CheckInOutcome) -> (status: String, code: String?)
+    ) async throws -> OfflineResult {
         let key: [SQLValue] = [.integer(Int64(kioskAccount)), .text(pass.passId), .integer(scannedAt)]
         @Sendable func stored(_ db: any SQLExecutor) async throws -> OfflineResult? {
-            try await db.first("SELECT status, code, queue_number FROM offline_scans WHERE kiosk_account = $1 AND pass_id = $2 AND scanned_at = $3", key).map {
-                OfflineResult(status: try $0.string("status"), code: try $0.optionalString("code"), queueNumber: try $0.optionalInt("queue_number"), duplicate: true)
+            try await db.first(
+                "SELECT status, code, queue_number FROM offline_scans WHERE kiosk_account = $1 AND pass_id = $2 AND scanned_at = $3",
+                key
+            ).map {
+                OfflineResult(
+                    status: try $0.string("status"),
+                    code: try $0.optionalString("code"),
+                    queueNumber: try $0.optionalInt("queue_number"),
+                    duplicate: true
+                )
             }
         }
         @Sendable func record(_ db: any SQLExecutor, _ status: String, _ code: String?, _ number: Int?) async throws {
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO offline_scans (kiosk_account, pass_id, scanned_at, status, code, queue_number, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                """, key + [.text(status), SQLValue(code, SQLValue.text), SQLValue(number.map(Int64.init), SQLValue.integer), .integer(now)])
+                """,
+                key + [.text(status), SQLValue(code, SQLValue.text), SQLValue(number.map(Int64.init), SQLValue.integer), .integer(now)]
+            )
         }
         do {
             return try await database.write { db in
@@ -373,12 +482,15 @@ public struct AppointmentRepository: Sendable {
     /// Today's checked-in patients of a site, by queue number; names come sealed and are
     /// opened by the caller (who masks them).
     public func queue(siteId: Int, date: Day) async throws -> [(Appointment, sealedName: String?, reasons: String)] {
-        try await database.query("""
+        try await database.query(
+            """
             SELECT \(Self.selectList), acc.name_cipher, p.reasons
             FROM appointments a JOIN sites s ON s.id = a.site_id JOIN prechecks p ON p.id = a.precheck_id
             LEFT JOIN accounts acc ON acc.id = a.patient_id
             WHERE a.site_id = $1 AND a.date = $2 AND a.status = 'checked_in' ORDER BY a.queue_number
-            """, [.integer(Int64(siteId)), .text(date.description)]).map { row in
+            """,
+            [.integer(Int64(siteId)), .text(date.description)]
+        ).map { row in
             (try Self.appointment(row), try row.optionalString("name_cipher"), try row.string("reasons"))
         }
     }
@@ -401,9 +513,13 @@ public struct AppointmentRepository: Sendable {
         try await database.write { db in
             guard var appointment = try await Self.appointment(db, id: appointmentId) else { return .notFound }
             guard appointment.status == .checkedIn else { return .notCheckedIn }
-            try await db.execute("INSERT INTO gradings (appointment_id, grade, routing, note, graded_by, graded_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                                 [.integer(Int64(appointmentId)), .text(grade.rawValue), .text(grade.routing.rawValue), SQLValue(note, SQLValue.text),
-                                  .integer(Int64(doctor)), .integer(now)])
+            try await db.execute(
+                "INSERT INTO gradings (appointment_id, grade, routing, note, graded_by, graded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                [
+                    .integer(Int64(appointmentId)), .text(grade.rawValue), .text(grade.routing.rawValue), SQLValue(note, SQLValue.text),
+                    .integer(Int64(doctor)), .integer(now),
+                ]
+            )
             try await db.execute("UPDATE appointments SET grade = $1 WHERE id = $2", [.text(grade.rawValue), .integer(Int64(appointmentId))])
             appointment.grade = grade
             let message = try await Self.notify(db, appointment, kind: "grading", title: "诊疗分级结果 Your grading", body: grade.advice, now: now)
@@ -417,11 +533,18 @@ public struct AppointmentRepository: Sendable {
     }
 
     static func gradings(_ db: any SQLExecutor, appointmentId: Int) async throws -> [Grading] {
-        try await db.query("SELECT grade, routing, note, graded_by, graded_at FROM gradings WHERE appointment_id = $1 ORDER BY id",
-                           [.integer(Int64(appointmentId))]).map { row in
+        try await db.query(
+            "SELECT grade, routing, note, graded_by, graded_at FROM gradings WHERE appointment_id = $1 ORDER BY id",
+            [.integer(Int64(appointmentId))]
+        ).map { row in
             let grade = PatientGrade(rawValue: try row.string("grade")) ?? .mild
-            return Grading(grade: grade, routing: Routing(rawValue: try row.string("routing")) ?? grade.routing, note: try row.optionalString("note"),
-                           gradedBy: try row.int("graded_by"), gradedAt: try row.int64("graded_at"))
+            return Grading(
+                grade: grade,
+                routing: Routing(rawValue: try row.string("routing")) ?? grade.routing,
+                note: try row.optionalString("note"),
+                gradedBy: try row.int("graded_by"),
+                gradedAt: try row.int64("graded_at")
+            )
         }
     }
 
@@ -429,31 +552,51 @@ public struct AppointmentRepository: Sendable {
 
     static func record(_ appointment: Appointment) -> SyncLog.Put {
         func optional(_ value: Int64?) -> JSONValue { value.map(JSONValue.integer) ?? .null }
-        return SyncLog.Put(collection: "appointments", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
-            "status": .string(appointment.status.rawValue), "siteId": .integer(Int64(appointment.siteId)), "siteName": .string(appointment.siteName),
-            "slotId": .integer(Int64(appointment.slotId)), "date": .string(appointment.date.description),
-            "startsAt": .integer(appointment.startsAt), "endsAt": .integer(appointment.endsAt), "start": .string(appointment.start), "end": .string(appointment.end),
-            "precheckId": .integer(Int64(appointment.precheckId)), "level": .string(appointment.level.rawValue), "createdAt": .integer(appointment.createdAt),
-            "cancelledAt": optional(appointment.cancelledAt), "checkedInAt": optional(appointment.checkedInAt),
-            "queueNumber": optional(appointment.queueNumber.map(Int64.init)),
-            "grade": appointment.grade.map { .string($0.rawValue) } ?? .null,
-            "routing": appointment.grade.map { .string($0.routing.rawValue) } ?? .null,
-            "advice": appointment.grade.map { .string($0.advice) } ?? .null,
-        ]))
+        return SyncLog.Put(
+            collection: "appointments",
+            id: String(appointment.id),
+            audience: .patient(appointment.patientId),
+            data: .object([
+                "status": .string(appointment.status.rawValue), "siteId": .integer(Int64(appointment.siteId)),
+                "siteName": .string(appointment.siteName),
+                "slotId": .integer(Int64(appointment.slotId)), "date": .string(appointment.date.description),
+                "startsAt": .integer(appointment.startsAt), "endsAt": .integer(appointment.endsAt), "start": .string(appointment.start),
+                "end": .string(appointment.end),
+                "precheckId": .integer(Int64(appointment.precheckId)), "level": .string(appointment.level.rawValue),
+                "createdAt": .integer(appointment.createdAt),
+                "cancelledAt": optional(appointment.cancelledAt), "checkedInAt": optional(appointment.checkedInAt),
+                "queueNumber": optional(appointment.queueNumber.map(Int64.init)),
+                "grade": appointment.grade.map { .string($0.rawValue) } ?? .null,
+                "routing": appointment.grade.map { .string($0.routing.rawValue) } ?? .null,
+                "advice": appointment.grade.map { .string($0.advice) } ?? .null,
+            ])
+        )
     }
 
     /// The pass as the phone keeps it (nil before it is signed).
     static func passRecord(_ appointment: Appointment, usedAt: Int64?) -> SyncLog.Put? {
         guard let token = appointment.passToken else { return nil }
         let pass = appointment.pass
-        return SyncLog.Put(collection: "visitPasses", id: String(appointment.id), audience: .patient(appointment.patientId), data: .object([
-            "appointmentId": .integer(Int64(appointment.id)), "siteId": .integer(Int64(appointment.siteId)), "token": .string(token),
-            "notBefore": .integer(pass.notBefore), "expiresAt": .integer(pass.expiresAt), "usedAt": usedAt.map(JSONValue.integer) ?? .null,
-        ]))
+        return SyncLog.Put(
+            collection: "visitPasses",
+            id: String(appointment.id),
+            audience: .patient(appointment.patientId),
+            data: .object([
+                "appointmentId": .integer(Int64(appointment.id)), "siteId": .integer(Int64(appointment.siteId)), "token": .string(token),
+                "notBefore": .integer(pass.notBefore), "expiresAt": .integer(pass.expiresAt), "usedAt": usedAt.map(JSONValue.integer) ?? .null,
+            ])
+        )
     }
 
     /// The patient's message about an appointment, stored now; its record goes with the others.
-    static func notify(_ db: any SQLExecutor, _ appointment: Appointment, kind: String, title: String, body: String, now: Int64) async throws -> SyncLog.Put {
+    static func notify(
+        _ db: any SQLExecutor,
+        _ appointment: Appointment,
+        kind: String,
+        title: String,
+        body: String,
+        now: Int64
+    ) async throws -> SyncLog.Put {
         try await NotificationRepository.insert(db, patientId: appointment.patientId, kind: kind, title: title, body: body, now: now).record
     }
 }

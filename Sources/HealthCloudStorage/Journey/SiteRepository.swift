@@ -28,10 +28,20 @@ public struct SiteRepository: Sendable {
         """
 
     static func siteInfo(_ row: SQLRow) throws -> SiteInfo {
-        guard let kind = SiteKind(rawValue: try row.string("kind")) else { throw DatabaseError.decoding(column: "kind", expected: "site kind", found: try row.string("kind")) }
-        return SiteInfo(id: try row.int("id"), kind: kind, name: try row.string("name"), campusId: try row.int("campus_id"),
-                        campusName: try row.string("campus_name"), institutionName: try row.string("institution_name"),
-                        districtCode: try row.string("district_code"), latitude: try row.double("latitude"), longitude: try row.double("longitude"))
+        guard let kind = SiteKind(rawValue: try row.string("kind")) else {
+            throw DatabaseError.decoding(column: "kind", expected: "site kind", found: try row.string("kind"))
+        }
+        return SiteInfo(
+            id: try row.int("id"),
+            kind: kind,
+            name: try row.string("name"),
+            campusId: try row.int("campus_id"),
+            campusName: try row.string("campus_name"),
+            institutionName: try row.string("institution_name"),
+            districtCode: try row.string("district_code"),
+            latitude: try row.double("latitude"),
+            longitude: try row.double("longitude")
+        )
     }
 
     public func sites(kinds: Set<SiteKind>, districtCode: String?) async throws -> [SiteInfo] {
@@ -74,10 +84,16 @@ public struct SiteRepository: Sendable {
         if rows.count < windows.count {
             try await database.write { db in
                 for window in windows {
-                    try await db.execute("""
+                    try await db.execute(
+                        """
                         INSERT INTO slots (site_id, date, starts_at, ends_at, capacity, booked) VALUES ($1, $2, $3, $4, $5, 0)
                         ON CONFLICT (site_id, starts_at) DO NOTHING
-                        """, [.integer(Int64(site.id)), .text(day.description), .integer(window.startsAt), .integer(window.endsAt), .integer(Int64(window.capacity))])
+                        """,
+                        [
+                            .integer(Int64(site.id)), .text(day.description), .integer(window.startsAt), .integer(window.endsAt),
+                            .integer(Int64(window.capacity)),
+                        ]
+                    )
                 }
             }
             rows = try await slotRows(siteId: site.id, day: day)
@@ -85,22 +101,35 @@ public struct SiteRepository: Sendable {
         return try rows.map { row in
             let startsAt = try row.int64("starts_at")
             let label = labels[startsAt] ?? ("", "")
-            return Slot(id: try row.int("id"), siteId: site.id, date: day, startsAt: startsAt, endsAt: try row.int64("ends_at"),
-                        capacity: try row.int("capacity"), booked: try row.int("booked"), start: label.0, end: label.1)
+            return Slot(
+                id: try row.int("id"),
+                siteId: site.id,
+                date: day,
+                startsAt: startsAt,
+                endsAt: try row.int64("ends_at"),
+                capacity: try row.int("capacity"),
+                booked: try row.int("booked"),
+                start: label.0,
+                end: label.1
+            )
         }
     }
 
     private func slotRows(siteId: Int, day: Day) async throws -> [SQLRow] {
-        try await database.query("SELECT id, starts_at, ends_at, capacity, booked FROM slots WHERE site_id = $1 AND date = $2 ORDER BY starts_at",
-                                 [.integer(Int64(siteId)), .text(day.description)])
+        try await database.query(
+            "SELECT id, starts_at, ends_at, capacity, booked FROM slots WHERE site_id = $1 AND date = $2 ORDER BY starts_at",
+            [.integer(Int64(siteId)), .text(day.description)]
+        )
     }
 
     /// Places still free today at each site: the capacity of the windows not yet over, less
     /// what is booked in them (windows nobody asked for yet are wholly free).
     public func freePlaces(of sites: [SiteInfo], on day: Day, now: Int64) async throws -> [Int: Int] {
         var booked: [Int: [Int64: Int]] = [:]
-        for row in try await database.query("SELECT site_id, starts_at, booked FROM slots WHERE date = $1 AND ends_at > $2 AND booked > 0",
-                                            [.text(day.description), .integer(now)]) {
+        for row in try await database.query(
+            "SELECT site_id, starts_at, booked FROM slots WHERE date = $1 AND ends_at > $2 AND booked > 0",
+            [.text(day.description), .integer(now)]
+        ) {
             booked[try row.int("site_id"), default: [:]][try row.int64("starts_at")] = try row.int("booked")
         }
         var free: [Int: Int] = [:]
@@ -124,11 +153,14 @@ public struct SiteRepository: Sendable {
     /// Each campus's fever-clinic queue from its latest report of the last week.
     public func latestFeverFigures(onOrBefore day: Day) async throws -> [Int: FeverFigures] {
         var latest: [Int: FeverFigures] = [:]
-        for row in try await database.query("""
+        for row in try await database.query(
+            """
             SELECT campus_id, report_date, \(ReportColumns.column(for: "feverClinic.waitingPatients")) AS waiting,
                    \(ReportColumns.column(for: "feverClinic.avgWaitMinutes")) AS wait
             FROM reports WHERE report_date >= $1 AND report_date <= $2
-            """, [.text((day - 7).description), .text(day.description)]) {
+            """,
+            [.text((day - 7).description), .text(day.description)]
+        ) {
             guard let date = Day(try row.string("report_date")) else { continue }
             let campus = try row.int("campus_id")
             if let known = latest[campus], known.date >= date { continue }

@@ -29,10 +29,21 @@ public struct NotificationRepository: Sendable {
 
     /// Stores a notification in the caller's transaction and returns its sync record, for the
     /// caller to write with its own records (one move of the version counter for all).
-    public static func insert(_ db: any SQLExecutor, patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> (id: Int, record: SyncLog.Put) {
-        guard let row = try await db.first("""
-            INSERT INTO notifications (patient_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
-            """, [.integer(Int64(patientId)), .text(kind), .text(title), .text(body), .integer(now)])
+    public static func insert(
+        _ db: any SQLExecutor,
+        patientId: Int,
+        kind: String,
+        title: String,
+        body: String,
+        now: Int64
+    ) async throws -> (id: Int, record: SyncLog.Put) {
+        guard
+            let row = try await db.first(
+                """
+                INSERT INTO notifications (patient_id, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id
+                """,
+                [.integer(Int64(patientId)), .text(kind), .text(title), .text(body), .integer(now)]
+            )
         else { throw DatabaseError.engine("no id returned") }
         let id = try row.int("id")
         return (id, record(Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil)))
@@ -46,13 +57,31 @@ public struct NotificationRepository: Sendable {
 
     /// The patient read it (idempotent: a second mark changes nothing).
     public static func markRead(_ db: any SQLExecutor, id: Int, patientId: Int, now: Int64) async throws -> ReadOutcome {
-        guard let row = try await db.first("SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
-                                           [.integer(Int64(id)), .integer(Int64(patientId))]) else { return .notFound }
+        guard
+            let row = try await db.first(
+                "SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
+                [.integer(Int64(id)), .integer(Int64(patientId))]
+            )
+        else { return .notFound }
         guard try row.optionalInt("read_at") == nil,
-              try await db.first("UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL RETURNING id", [.integer(now), .integer(Int64(id))]) != nil
+            try await db.first(
+                "UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL RETURNING id",
+                [.integer(now), .integer(Int64(id))]
+            ) != nil
         else { return .alreadyRead }
-        try await publish(db, Notification(id: id, patientId: patientId, kind: try row.string("kind"), title: try row.string("title"),
-                                           body: try row.string("body"), createdAt: try row.int64("created_at"), readAt: now), now: now)
+        try await publish(
+            db,
+            Notification(
+                id: id,
+                patientId: patientId,
+                kind: try row.string("kind"),
+                title: try row.string("title"),
+                body: try row.string("body"),
+                createdAt: try row.int64("created_at"),
+                readAt: now
+            ),
+            now: now
+        )
         return .marked
     }
 
@@ -61,17 +90,32 @@ public struct NotificationRepository: Sendable {
     }
 
     static func record(_ notification: Notification) -> SyncLog.Put {
-        SyncLog.Put(collection: "notifications", id: String(notification.id), audience: .patient(notification.patientId),
-                    data: .object(["kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
-                                   "createdAt": .integer(notification.createdAt),
-                                   "readAt": notification.readAt.map(JSONValue.integer) ?? .null]))
+        SyncLog.Put(
+            collection: "notifications",
+            id: String(notification.id),
+            audience: .patient(notification.patientId),
+            data: .object([
+                "kind": .string(notification.kind), "title": .string(notification.title), "body": .string(notification.body),
+                "createdAt": .integer(notification.createdAt),
+                "readAt": notification.readAt.map(JSONValue.integer) ?? .null,
+            ])
+        )
     }
 
     public func list(patientId: Int) async throws -> [Notification] {
-        try await database.query("SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE patient_id = $1 ORDER BY id",
-                                 [.integer(Int64(patientId))]).map {
-            Notification(id: try $0.int("id"), patientId: try $0.int("patient_id"), kind: try $0.string("kind"), title: try $0.string("title"),
-                         body: try $0.string("body"), createdAt: try $0.int64("created_at"), readAt: try $0.optionalInt("read_at").map(Int64.init))
+        try await database.query(
+            "SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE patient_id = $1 ORDER BY id",
+            [.integer(Int64(patientId))]
+        ).map {
+            Notification(
+                id: try $0.int("id"),
+                patientId: try $0.int("patient_id"),
+                kind: try $0.string("kind"),
+                title: try $0.string("title"),
+                body: try $0.string("body"),
+                createdAt: try $0.int64("created_at"),
+                readAt: try $0.optionalInt("read_at").map(Int64.init)
+            )
         }
     }
 }

@@ -80,13 +80,16 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func districtSummaries() async throws -> [DistrictSummary] {
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             SELECT d.code, d.name, d.name_en, d.population,
                    (SELECT COUNT(*) FROM institutions i WHERE i.district_code = d.code) AS institution_count,
                    (SELECT COUNT(*) FROM campuses c WHERE c.district_code = d.code) AS campus_count
             FROM districts d
             ORDER BY d.code
-            """, [])
+            """,
+            []
+        )
         return try rows.map { row in
             DistrictSummary(
                 district: try Self.district(row),
@@ -106,7 +109,8 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
             let filter = districtCode == nil ? "" : "WHERE i.district_code = $1"
             let binds: [SQLValue] = districtCode.map { [.text($0)] } ?? []
             let institutionRows = try await db.query(
-                "SELECT i.id, i.name, i.level, i.kind, i.district_code FROM institutions i \(filter) ORDER BY i.id", binds
+                "SELECT i.id, i.name, i.level, i.kind, i.district_code FROM institutions i \(filter) ORDER BY i.id",
+                binds
             )
             let campusRows = try await db.query(
                 "SELECT c.id, c.institution_id FROM campuses c JOIN institutions i ON i.id = c.institution_id \(filter) ORDER BY c.id",
@@ -132,12 +136,16 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
 
     public func campus(id: Int) async throws -> Campus? {
         try await database.read { db in
-            guard let row = try await db.first("""
-                SELECT c.id, c.institution_id, i.name AS institution_name, c.name, c.district_code,
-                       i.level, i.kind, c.latitude, c.longitude
-                FROM campuses c JOIN institutions i ON i.id = c.institution_id
-                WHERE c.id = $1
-                """, [.integer(Int64(id))])
+            guard
+                let row = try await db.first(
+                    """
+                    SELECT c.id, c.institution_id, i.name AS institution_name, c.name, c.district_code,
+                           i.level, i.kind, c.latitude, c.longitude
+                    FROM campuses c JOIN institutions i ON i.id = c.institution_id
+                    WHERE c.id = $1
+                    """,
+                    [.integer(Int64(id))]
+                )
             else { return nil }
             let sites = try await db.query(
                 "SELECT id, kind, name, latitude, longitude FROM sites WHERE campus_id = $1 ORDER BY id",
@@ -181,11 +189,20 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
             return try await database.first("SELECT district_code, institution_id FROM campuses WHERE id = $1", [.integer(Int64(id))])
                 .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: try $0.int("institution_id"), campusId: id) }
         case .site(let id):
-            return try await database.first("""
+            return try await database.first(
+                """
                 SELECT c.district_code, c.institution_id, c.id AS campus_id FROM sites s JOIN campuses c ON c.id = s.campus_id WHERE s.id = $1
-                """, [.integer(Int64(id))])
-                .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: try $0.int("institution_id"),
-                                 campusId: try $0.int("campus_id"), siteId: id) }
+                """,
+                [.integer(Int64(id))]
+            )
+            .map {
+                ScopePath(
+                    districtCode: try $0.string("district_code"),
+                    institutionId: try $0.int("institution_id"),
+                    campusId: try $0.int("campus_id"),
+                    siteId: id
+                )
+            }
         case .patient(let id):
             return ScopePath(patientId: id)
         }
@@ -194,27 +211,39 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     public func upsert(districts: [District]) async throws {
         try await database.write { db in
             for district in districts {
-                try await db.execute("""
+                try await db.execute(
+                    """
                     INSERT INTO districts (code, name, name_en, population) VALUES ($1, $2, $3, $4)
                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, population = excluded.population
-                    """, [.text(district.code), .text(district.name), .text(district.nameEn), .integer(Int64(district.population))])
+                    """,
+                    [.text(district.code), .text(district.name), .text(district.nameEn), .integer(Int64(district.population))]
+                )
             }
         }
     }
 
     public func insert(_ institution: NewInstitution) async throws -> (institutionId: Int, campusIds: [Int]) {
         try await database.write { db in
-            guard let row = try await db.first(
-                "INSERT INTO institutions (name, level, kind, district_code) VALUES ($1, $2, $3, $4) RETURNING id",
-                [.text(institution.name), .text(institution.level.rawValue), .text(institution.kind.rawValue), .text(institution.districtCode)]
-            ) else { throw DatabaseError.engine("INSERT … RETURNING gave no row") }
+            guard
+                let row = try await db.first(
+                    "INSERT INTO institutions (name, level, kind, district_code) VALUES ($1, $2, $3, $4) RETURNING id",
+                    [.text(institution.name), .text(institution.level.rawValue), .text(institution.kind.rawValue), .text(institution.districtCode)]
+                )
+            else { throw DatabaseError.engine("INSERT … RETURNING gave no row") }
             let institutionId = try row.int("id")
             var campusIds: [Int] = []
             for campus in institution.campuses {
-                guard let campusRow = try await db.first("""
-                    INSERT INTO campuses (institution_id, name, district_code, latitude, longitude)
-                    VALUES ($1, $2, $3, $4, $5) RETURNING id
-                    """, [.integer(Int64(institutionId)), .text(campus.name), .text(campus.districtCode), .real(campus.latitude), .real(campus.longitude)])
+                guard
+                    let campusRow = try await db.first(
+                        """
+                        INSERT INTO campuses (institution_id, name, district_code, latitude, longitude)
+                        VALUES ($1, $2, $3, $4, $5) RETURNING id
+                        """,
+                        [
+                            .integer(Int64(institutionId)), .text(campus.name), .text(campus.districtCode), .real(campus.latitude),
+                            .real(campus.longitude),
+                        ]
+                    )
                 else { throw DatabaseError.engine("INSERT … RETURNING gave no row") }
                 let campusId = try campusRow.int("id")
                 campusIds.append(campusId)
@@ -235,9 +264,11 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
                 districts: try await db.scalarInt("SELECT COUNT(*) FROM districts"),
                 institutions: try await db.scalarInt("SELECT COUNT(*) FROM institutions"),
                 municipalCampuses: try await db.scalarInt(
-                    "SELECT COUNT(*) FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.level = 'municipal'"),
+                    "SELECT COUNT(*) FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.level = 'municipal'"
+                ),
                 districtCampuses: try await db.scalarInt(
-                    "SELECT COUNT(*) FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.level = 'district'"),
+                    "SELECT COUNT(*) FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.level = 'district'"
+                ),
                 feverClinics: try await db.scalarInt("SELECT COUNT(*) FROM sites WHERE kind = 'fever_clinic'"),
                 feverSentinels: try await db.scalarInt("SELECT COUNT(*) FROM sites WHERE kind = 'fever_sentinel'")
             )

@@ -49,33 +49,48 @@ public struct QualityQueries: Sendable {
             let (where1, binds1) = Self.filter(scope, firstBind: 1)
             let expected = try await db.scalarInt("SELECT COUNT(*) FROM campuses c WHERE \(where1)", binds1)
             let (where2, binds2) = Self.filter(scope, firstBind: 2)
-            let counts = try await db.first("""
+            let counts = try await db.first(
+                """
                 SELECT COUNT(*) AS received,
                        COALESCE(SUM(CASE WHEN r.late = 0 THEN 1 ELSE 0 END), 0) AS on_time,
                        COALESCE(SUM(CASE WHEN r.warnings > 0 THEN 1 ELSE 0 END), 0) AS with_warnings
                 FROM reports r JOIN campuses c ON c.id = r.campus_id
                 WHERE r.report_date = $1 AND \(where2)
-                """, [.text(date.description)] + binds2)
-            let withErrors = try await db.scalarInt("""
+                """,
+                [.text(date.description)] + binds2
+            )
+            let withErrors = try await db.scalarInt(
+                """
                 SELECT COUNT(DISTINCT j.campus_id) FROM report_rejections j JOIN campuses c ON c.id = j.campus_id
                 WHERE j.report_date = $1 AND \(where2)
                   AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.campus_id = j.campus_id AND r.report_date = j.report_date)
-                """, [.text(date.description)] + binds2)
-            let missing = try await db.query("""
+                """,
+                [.text(date.description)] + binds2
+            )
+            let missing = try await db.query(
+                """
                 SELECT c.id, i.name AS institution, c.name FROM campuses c JOIN institutions i ON i.id = c.institution_id
                 WHERE \(where2) AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.campus_id = c.id AND r.report_date = $1)
                 ORDER BY c.id LIMIT 201
-                """, [.text(date.description)] + binds2).map {
+                """,
+                [.text(date.description)] + binds2
+            ).map {
                 MissingCampus(campusId: try $0.int("id"), institution: try $0.string("institution"), campus: try $0.string("name"))
             }
             let received = try counts?.int("received") ?? 0
             let onTime = try counts?.int("on_time") ?? 0
             return Summary(
-                scope: scope.description, date: date, expected: expected, received: received, onTime: onTime,
-                withErrors: withErrors, withWarnings: try counts?.int("with_warnings") ?? 0,
+                scope: scope.description,
+                date: date,
+                expected: expected,
+                received: received,
+                onTime: onTime,
+                withErrors: withErrors,
+                withWarnings: try counts?.int("with_warnings") ?? 0,
                 completenessRate: expected == 0 ? 0 : Self.round(Double(received) / Double(expected)),
                 timelinessRate: expected == 0 ? 0 : Self.round(Double(onTime) / Double(expected)),
-                missing: Array(missing.prefix(200)), missingTruncated: missing.count > 200
+                missing: Array(missing.prefix(200)),
+                missingTruncated: missing.count > 200
             )
         }
     }
@@ -95,15 +110,25 @@ public struct QualityQueries: Sendable {
     /// page with `before` (the last id seen).
     public func findings(scope: Scope, from: Day, to: Day, before: Int?, limit: Int) async throws -> [OpenFinding] {
         let (filter, binds) = Self.filter(scope, firstBind: 5)
-        return try await database.query("""
+        return try await database.query(
+            """
             SELECT f.id, f.campus_id, f.report_date, f.version, f.rule, f.severity, f.field, f.message
             FROM qc_findings f JOIN campuses c ON c.id = f.campus_id
             WHERE f.report_date >= $1 AND f.report_date <= $2 AND f.id < $3 AND \(filter)
             ORDER BY f.id DESC LIMIT $4
-            """, [.text(from.description), .text(to.description), .integer(Int64(before ?? Int(Int32.max) * 1000)), .integer(Int64(limit))] + binds).map { row in
-            OpenFinding(id: try row.int("id"), campusId: try row.int("campus_id"), date: Day(try row.string("report_date")) ?? Day(number: 0),
-                        version: try row.int("version"), rule: try row.string("rule"), severity: try row.string("severity"),
-                        field: try row.optionalString("field"), message: try row.string("message"))
+            """,
+            [.text(from.description), .text(to.description), .integer(Int64(before ?? Int(Int32.max) * 1000)), .integer(Int64(limit))] + binds
+        ).map { row in
+            OpenFinding(
+                id: try row.int("id"),
+                campusId: try row.int("campus_id"),
+                date: Day(try row.string("report_date")) ?? Day(number: 0),
+                version: try row.int("version"),
+                rule: try row.string("rule"),
+                severity: try row.string("severity"),
+                field: try row.optionalString("field"),
+                message: try row.string("message")
+            )
         }
     }
 

@@ -14,7 +14,15 @@ public struct ReportSubmission: Sendable {
     /// correction after the lock date needs no second person.
     public var submitterMayApprove: Bool
 
-    public init(campusId: Int, date: Day, body: JSONValue, correctionReason: String?, submittedBy: Int?, submittedAt: Int64, submitterMayApprove: Bool = false) {
+    public init(
+        campusId: Int,
+        date: Day,
+        body: JSONValue,
+        correctionReason: String?,
+        submittedBy: Int?,
+        submittedAt: Int64,
+        submitterMayApprove: Bool = false
+    ) {
         self.campusId = campusId
         self.date = date
         self.body = body
@@ -34,6 +42,10 @@ public enum IngestionResult: Sendable, Equatable {
     case rejected(findings: [Finding])
     case correctionReasonRequired
     case unknownCampus
+
+    public var isAccepted: Bool {
+        if case .accepted = self { true } else { false }
+    }
 }
 
 /// Judges and stores reports. Nothing accepted is ever overwritten in place: a correction
@@ -52,8 +64,12 @@ public struct ReportIngestion: Sendable {
     /// `now`: when warning changes are stamped (default: the latest submission time).
     /// `also`: runs inside the transaction that stores the outcomes, with them (exactly-once
     /// bookkeeping of a sync mutation).
-    public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil,
-                       also: (@Sendable ([IngestionResult], any SQLExecutor) async throws -> Void)? = nil) async throws -> [IngestionResult] {
+    public func ingest(
+        _ submissions: [ReportSubmission],
+        today: Day,
+        now: Int64? = nil,
+        also: (@Sendable ([IngestionResult], any SQLExecutor) async throws -> Void)? = nil
+    ) async throws -> [IngestionResult] {
         guard !submissions.isEmpty else { return [] }
         let table = try await reports.ruleTable()
         let catalogItems = try await reports.catalog()
@@ -74,16 +90,21 @@ public struct ReportIngestion: Sendable {
         var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
         // The highest version of every campus-day in the batch's range, in one query.
         var nextVersion: [String: Int] = [:]
-        for row in try await reports.database.query("""
+        for row in try await reports.database.query(
+            """
             SELECT campus_id, report_date, MAX(version) AS v FROM report_versions
             WHERE report_date >= $1 AND report_date <= $2 GROUP BY campus_id, report_date
-            """, [.text(first.description), .text(last.description)]) {
+            """,
+            [.text(first.description), .text(last.description)]
+        ) {
             nextVersion["\(try row.int("campus_id"))/\(try row.string("report_date"))"] = try row.int("v")
         }
 
         var results = [IngestionResult?](repeating: nil, count: submissions.count)
         var writes: [ReportRepository.Write] = []
-        let order = submissions.indices.sorted { (submissions[$0].date, submissions[$0].campusId, $0) < (submissions[$1].date, submissions[$1].campusId, $1) }
+        let order = submissions.indices.sorted {
+            (submissions[$0].date, submissions[$0].campusId, $0) < (submissions[$1].date, submissions[$1].campusId, $1)
+        }
         let encoder = ReportRepository.canonicalEncoder
 
         for index in order {
@@ -103,15 +124,38 @@ public struct ReportIngestion: Sendable {
             }
             var pastDays = history[submission.campusId] ?? [:]
             pastDays[submission.date] = nil
-            let outcome = QualityControl.evaluate(submission.body, table: table, catalog: catalog, input: .init(
-                date: submission.date, today: today, submittedAt: submission.submittedAt, isFirstVersion: highest == 0, history: pastDays))
+            let outcome = QualityControl.evaluate(
+                submission.body,
+                table: table,
+                catalog: catalog,
+                input: .init(
+                    date: submission.date,
+                    today: today,
+                    submittedAt: submission.submittedAt,
+                    isFirstVersion: highest == 0,
+                    history: pastDays
+                )
+            )
             let payload = String(decoding: try encoder.encode(submission.body), as: UTF8.self)
             guard outcome.accepted else {
                 results[index] = .rejected(findings: outcome.findings)
-                writes.append(.init(kind: .rejection, campusId: submission.campusId, date: submission.date, version: 0, status: "rejected",
-                                    report: outcome.report, payload: payload, findings: outcome.findings, late: false,
-                                    firstSubmittedAt: submission.submittedAt, submittedAt: submission.submittedAt,
-                                    submittedBy: submission.submittedBy, correctionReason: reason))
+                writes.append(
+                    .init(
+                        kind: .rejection,
+                        campusId: submission.campusId,
+                        date: submission.date,
+                        version: 0,
+                        status: "rejected",
+                        report: outcome.report,
+                        payload: payload,
+                        findings: outcome.findings,
+                        late: false,
+                        firstSubmittedAt: submission.submittedAt,
+                        submittedAt: submission.submittedAt,
+                        submittedBy: submission.submittedBy,
+                        correctionReason: reason
+                    )
+                )
                 continue
             }
             let version = highest + 1
@@ -120,19 +164,44 @@ public struct ReportIngestion: Sendable {
             let locked = isCorrection && today - submission.date > table.lockAfterDays
             if locked && !submission.submitterMayApprove {
                 results[index] = .pendingApproval(version: version, findings: outcome.findings)
-                writes.append(.init(kind: .pending, campusId: submission.campusId, date: submission.date, version: version, status: status,
-                                    report: outcome.report, payload: payload, findings: outcome.findings, late: false,
-                                    firstSubmittedAt: submission.submittedAt, submittedAt: submission.submittedAt,
-                                    submittedBy: submission.submittedBy, correctionReason: reason))
+                writes.append(
+                    .init(
+                        kind: .pending,
+                        campusId: submission.campusId,
+                        date: submission.date,
+                        version: version,
+                        status: status,
+                        report: outcome.report,
+                        payload: payload,
+                        findings: outcome.findings,
+                        late: false,
+                        firstSubmittedAt: submission.submittedAt,
+                        submittedAt: submission.submittedAt,
+                        submittedBy: submission.submittedBy,
+                        correctionReason: reason
+                    )
+                )
                 continue
             }
             let previous = isCorrection ? try await reports.current(campusId: submission.campusId, date: submission.date) : nil
             results[index] = .accepted(version: version, status: status, findings: outcome.findings, created: !isCorrection)
-            writes.append(.init(kind: .accept, campusId: submission.campusId, date: submission.date, version: version, status: status,
-                                report: outcome.report, payload: payload, findings: outcome.findings,
-                                late: previous?.late ?? outcome.late,
-                                firstSubmittedAt: previous?.firstSubmittedAt ?? submission.submittedAt, submittedAt: submission.submittedAt,
-                                submittedBy: submission.submittedBy, correctionReason: reason))
+            writes.append(
+                .init(
+                    kind: .accept,
+                    campusId: submission.campusId,
+                    date: submission.date,
+                    version: version,
+                    status: status,
+                    report: outcome.report,
+                    payload: payload,
+                    findings: outcome.findings,
+                    late: previous?.late ?? outcome.late,
+                    firstSubmittedAt: previous?.firstSubmittedAt ?? submission.submittedAt,
+                    submittedAt: submission.submittedAt,
+                    submittedBy: submission.submittedBy,
+                    correctionReason: reason
+                )
+            )
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
         let outcomes = results.map { $0! }
@@ -154,8 +223,12 @@ public struct ReportIngestion: Sendable {
         for campus in Set(accepted.map(\.campusId)) {
             campusFigures[campus] = (history[campus] ?? [:]).mapValues(DayFigures.init(report:))
         }
-        try await warnings.evaluate(campusDays: accepted.map { ($0.campusId, $0.date) }, campusFigures: campusFigures,
-                                    deliverFrom: today - 2, now: now ?? accepted.map(\.submittedAt).max() ?? 0)
+        try await warnings.evaluate(
+            campusDays: accepted.map { ($0.campusId, $0.date) },
+            campusFigures: campusFigures,
+            deliverFrom: today - 2,
+            now: now ?? accepted.map(\.submittedAt).max() ?? 0
+        )
     }
 
     public enum Decision: Sendable, Equatable {
@@ -180,10 +253,19 @@ public struct ReportIngestion: Sendable {
         let body = try JSONDecoder().decode(JSONValue.self, from: Data(write.payload.utf8))
         let (report, _) = ReportParser.parse(body, catalog: catalog)
         let previous = try await reports.current(campusId: campusId, date: date)
-        try await reports.promote(write, firstSubmittedAt: previous?.firstSubmittedAt ?? write.submittedAt, late: previous?.late ?? false, report: report)
+        try await reports.promote(
+            write,
+            firstSubmittedAt: previous?.firstSubmittedAt ?? write.submittedAt,
+            late: previous?.late ?? false,
+            report: report
+        )
         let history = try await reports.history(campusIds: [campusId], from: date - WarningEngine.windowDays, to: date)
-        try await warnings.evaluate(campusDays: [(campusId, date)], campusFigures: [campusId: (history[campusId] ?? [:]).mapValues(DayFigures.init(report:))],
-                                    deliverFrom: Day(shanghaiTimeOf: now) - 2, now: now)
+        try await warnings.evaluate(
+            campusDays: [(campusId, date)],
+            campusFigures: [campusId: (history[campusId] ?? [:]).mapValues(DayFigures.init(report:))],
+            deliverFrom: Day(shanghaiTimeOf: now) - 2,
+            now: now
+        )
         return .approved(version: version)
     }
 }

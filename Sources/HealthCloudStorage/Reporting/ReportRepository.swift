@@ -13,18 +13,25 @@ public struct ReportRepository: Sendable {
 
     public func catalog() async throws -> [CatalogItem] {
         try await database.query("SELECT code, kind, name, unit FROM catalog_items WHERE active = 1 ORDER BY kind, code", []).map { row in
-            CatalogItem(code: try row.string("code"), kind: CatalogKind(rawValue: try row.string("kind")) ?? .drug,
-                        name: try row.string("name"), unit: try row.string("unit"))
+            CatalogItem(
+                code: try row.string("code"),
+                kind: CatalogKind(rawValue: try row.string("kind")) ?? .drug,
+                name: try row.string("name"),
+                unit: try row.string("unit")
+            )
         }
     }
 
     public func upsertCatalog(_ items: [CatalogItem]) async throws {
         try await database.write { db in
             for item in items {
-                try await db.execute("""
+                try await db.execute(
+                    """
                     INSERT INTO catalog_items (code, kind, name, unit, active) VALUES ($1, $2, $3, $4, 1)
                     ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name, unit = excluded.unit, active = 1
-                    """, [.text(item.code), .text(item.kind.rawValue), .text(item.name), .text(item.unit)])
+                    """,
+                    [.text(item.code), .text(item.kind.rawValue), .text(item.name), .text(item.unit)]
+                )
             }
         }
     }
@@ -44,8 +51,10 @@ public struct ReportRepository: Sendable {
             var saved = table
             saved.version = next
             let body = String(decoding: try JSONEncoder().encode(saved), as: UTF8.self)
-            try await db.execute("INSERT INTO qc_rule_tables (version, body, saved_at, saved_by) VALUES ($1, $2, $3, $4)",
-                                 [.integer(Int64(next)), .text(body), .integer(now), SQLValue(account.map(Int64.init), SQLValue.integer)])
+            try await db.execute(
+                "INSERT INTO qc_rule_tables (version, body, saved_at, saved_by) VALUES ($1, $2, $3, $4)",
+                [.integer(Int64(next)), .text(body), .integer(now), SQLValue(account.map(Int64.init), SQLValue.integer)]
+            )
             return next
         }
     }
@@ -61,12 +70,15 @@ public struct ReportRepository: Sendable {
         public var report: DailyReport
     }
 
-    static let selectColumns = "campus_id, report_date, version, status, first_submitted_at, submitted_at, late, warnings, "
+    static let selectColumns =
+        "campus_id, report_date, version, status, first_submitted_at, submitted_at, late, warnings, "
         + ReportColumns.all.map(\.column).joined(separator: ", ") + ", drugs, materials"
 
     public func current(campusId: Int, date: Day) async throws -> Current? {
-        try await database.first("SELECT \(Self.selectColumns) FROM reports WHERE campus_id = $1 AND report_date = $2",
-                                 [.integer(Int64(campusId)), .text(date.description)]).map(Self.current)
+        try await database.first(
+            "SELECT \(Self.selectColumns) FROM reports WHERE campus_id = $1 AND report_date = $2",
+            [.integer(Int64(campusId)), .text(date.description)]
+        ).map(Self.current)
     }
 
     /// Accepted reports of the given campuses (all when nil) between two days, inclusive.
@@ -74,8 +86,10 @@ public struct ReportRepository: Sendable {
     /// the stock rule reads only the day before each report). Nil: every day's.
     public func history(campusIds: Set<Int>?, from: Day, to: Day, stockDays: Set<Day>? = nil) async throws -> [Int: [Day: DailyReport]] {
         var result: [Int: [Day: DailyReport]] = [:]
-        let rows = try await database.query("SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2",
-                                            [.text(from.description), .text(to.description)])
+        let rows = try await database.query(
+            "SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2",
+            [.text(from.description), .text(to.description)]
+        )
         for row in rows {
             let campus = try row.int("campus_id")
             if let campusIds, !campusIds.contains(campus) { continue }
@@ -86,8 +100,14 @@ public struct ReportRepository: Sendable {
     }
 
     static func current(_ row: SQLRow) throws -> Current {
-        Current(version: try row.int("version"), status: try row.string("status"), late: try row.bool("late"),
-                firstSubmittedAt: try row.int64("first_submitted_at"), submittedAt: try row.int64("submitted_at"), report: try report(row))
+        Current(
+            version: try row.int("version"),
+            status: try row.string("status"),
+            late: try row.bool("late"),
+            firstSubmittedAt: try row.int64("first_submitted_at"),
+            submittedAt: try row.int64("submitted_at"),
+            report: try report(row)
+        )
     }
 
     static func report(_ row: SQLRow, withStock: Bool = true) throws -> DailyReport {
@@ -122,21 +142,33 @@ public struct ReportRepository: Sendable {
     }
 
     public func versions(campusId: Int, date: Day) async throws -> [VersionInfo] {
-        try await database.query("""
+        try await database.query(
+            """
             SELECT version, state, status, submitted_at, submitted_by, correction_reason, decided_by, findings
             FROM report_versions WHERE campus_id = $1 AND report_date = $2 ORDER BY version
-            """, [.integer(Int64(campusId)), .text(date.description)]).map { row in
-            VersionInfo(version: try row.int("version"), state: try row.string("state"), status: try row.string("status"),
-                        submittedAt: try row.int64("submitted_at"), submittedBy: try row.optionalInt("submitted_by"),
-                        correctionReason: try row.optionalString("correction_reason"), decidedBy: try row.optionalInt("decided_by"),
-                        findings: try JSONDecoder().decode([Finding].self, from: Data(try row.string("findings").utf8)))
+            """,
+            [.integer(Int64(campusId)), .text(date.description)]
+        ).map { row in
+            VersionInfo(
+                version: try row.int("version"),
+                state: try row.string("state"),
+                status: try row.string("status"),
+                submittedAt: try row.int64("submitted_at"),
+                submittedBy: try row.optionalInt("submitted_by"),
+                correctionReason: try row.optionalString("correction_reason"),
+                decidedBy: try row.optionalInt("decided_by"),
+                findings: try JSONDecoder().decode([Finding].self, from: Data(try row.string("findings").utf8))
+            )
         }
     }
 
     public func payload(campusId: Int, date: Day, version: Int) async throws -> JSONValue? {
-        guard let row = try await database.first(
-            "SELECT payload FROM report_versions WHERE campus_id = $1 AND report_date = $2 AND version = $3",
-            [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))]) else { return nil }
+        guard
+            let row = try await database.first(
+                "SELECT payload FROM report_versions WHERE campus_id = $1 AND report_date = $2 AND version = $3",
+                [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))]
+            )
+        else { return nil }
         return try JSONDecoder().decode(JSONValue.self, from: Data(try row.string("payload").utf8))
     }
 
@@ -181,9 +213,12 @@ public struct ReportRepository: Sendable {
                 let date = SQLValue.text(write.date.description)
                 switch write.kind {
                 case .rejection:
-                    try await db.execute("""
+                    try await db.execute(
+                        """
                         INSERT INTO report_rejections (campus_id, report_date, submitted_at, submitted_by, findings) VALUES ($1, $2, $3, $4, $5)
-                        """, [campus, date, .integer(write.submittedAt), SQLValue(write.submittedBy.map(Int64.init), SQLValue.integer), .text(findings)])
+                        """,
+                        [campus, date, .integer(write.submittedAt), SQLValue(write.submittedBy.map(Int64.init), SQLValue.integer), .text(findings)]
+                    )
                     continue
                 case .pending:
                     try await insertVersion(db, write, state: "pending_approval", findings: findings)
@@ -199,7 +234,10 @@ public struct ReportRepository: Sendable {
             // only once on PostgreSQL, so the last version of each campus-day wins here.
             var latest: [String: Int] = [:]
             for (index, row) in currentRows.enumerated() { latest["\(row[0])/\(row[1])"] = index }
-            try await upsertCurrent(db, currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] })
+            try await upsertCurrent(
+                db,
+                currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] }
+            )
             // Every rollup the accepted versions touch, in the same transaction.
             try await FiguresRepository.refreshRollups(db, dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
             try await also?(db)
@@ -226,28 +264,46 @@ public struct ReportRepository: Sendable {
     /// synced to the reporters of the campus (collection `qcFindings`).
     private func insertWarnings(_ db: any SQLExecutor, _ write: Write, district: String) async throws {
         for finding in write.findings where finding.severity == .warning {
-            guard let row = try await db.first("""
-                INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                RETURNING id
-                """, [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(finding.rule),
-                      .text(finding.severity.rawValue), SQLValue(finding.field, SQLValue.text), .text(finding.message)]) else { continue }
-            try await SyncLog.put(db, collection: "qcFindings", id: String(try row.int("id")),
-                                  audience: SyncAudience(role: "reporter", path: "city/\(district)/\(write.campusId)"),
-                                  data: .object(["campusId": .integer(Int64(write.campusId)), "date": .string(write.date.description),
-                                                 "version": .integer(Int64(write.version)), "rule": .string(finding.rule),
-                                                 "severity": .string(finding.severity.rawValue), "field": finding.field.map(JSONValue.string) ?? .null,
-                                                 "message": .string(finding.message)]),
-                                  now: write.submittedAt)
+            guard
+                let row = try await db.first(
+                    """
+                    INSERT INTO qc_findings (campus_id, report_date, version, rule, severity, field, message) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    RETURNING id
+                    """,
+                    [
+                        .integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(finding.rule),
+                        .text(finding.severity.rawValue), SQLValue(finding.field, SQLValue.text), .text(finding.message),
+                    ]
+                )
+            else { continue }
+            try await SyncLog.put(
+                db,
+                collection: "qcFindings",
+                id: String(try row.int("id")),
+                audience: SyncAudience(role: "reporter", path: "city/\(district)/\(write.campusId)"),
+                data: .object([
+                    "campusId": .integer(Int64(write.campusId)), "date": .string(write.date.description),
+                    "version": .integer(Int64(write.version)), "rule": .string(finding.rule),
+                    "severity": .string(finding.severity.rawValue), "field": finding.field.map(JSONValue.string) ?? .null,
+                    "message": .string(finding.message),
+                ]),
+                now: write.submittedAt
+            )
         }
     }
 
     private func insertVersion(_ db: any SQLExecutor, _ write: Write, state: String, findings: String) async throws {
-        try await db.execute("""
+        try await db.execute(
+            """
             INSERT INTO report_versions (campus_id, report_date, version, state, status, payload, findings, submitted_at, submitted_by, correction_reason)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            """, [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(state), .text(write.status),
-                  .text(write.payload), .text(findings), .integer(write.submittedAt), SQLValue(write.submittedBy.map(Int64.init), SQLValue.integer),
-                  SQLValue(write.correctionReason, SQLValue.text)])
+            """,
+            [
+                .integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version)), .text(state), .text(write.status),
+                .text(write.payload), .text(findings), .integer(write.submittedAt), SQLValue(write.submittedBy.map(Int64.init), SQLValue.integer),
+                SQLValue(write.correctionReason, SQLValue.text),
+            ]
+        )
     }
 
     private func currentRow(_ write: Write, encoder: JSONEncoder) throws -> [SQLValue] {
@@ -281,40 +337,72 @@ public struct ReportRepository: Sendable {
                 tuples.append("(" + (1...width).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
                 binds.append(contentsOf: row)
             }
-            try await db.execute("""
+            try await db.execute(
+                """
                 INSERT INTO reports (\(columns)) VALUES \(tuples.joined(separator: ", "))
                 ON CONFLICT (campus_id, report_date) DO UPDATE SET \(updates)
-                """, binds)
+                """,
+                binds
+            )
             start += chunkSize
         }
     }
 
     /// Turns a pending correction into the current version (approval) or declines it.
-    enum DecisionOutcome { case notPending, supersededByNewer(current: Int), declined, approved(Write) }
+    enum DecisionOutcome {
+        case notPending
+        case supersededByNewer(current: Int)
+        case declined
+        case approved(Write)
+    }
 
     func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> DecisionOutcome {
         try await database.write { db in
-            guard let row = try await db.first("""
-                SELECT status, payload, findings, submitted_at, submitted_by, correction_reason FROM report_versions
-                WHERE campus_id = $1 AND report_date = $2 AND version = $3 AND state = 'pending_approval'
-                """, [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
+            guard
+                let row = try await db.first(
+                    """
+                    SELECT status, payload, findings, submitted_at, submitted_by, correction_reason FROM report_versions
+                    WHERE campus_id = $1 AND report_date = $2 AND version = $3 AND state = 'pending_approval'
+                    """,
+                    [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))]
+                )
             else { return .notPending }
             // Approving an older pending correction after a newer version became current
             // would roll the data back: refuse, the newer version stands.
-            if approve, let current = try await db.first(
-                "SELECT version FROM reports WHERE campus_id = $1 AND report_date = $2", [.integer(Int64(campusId)), .text(date.description)]),
-               try current.int("version") > version {
+            if approve,
+                let current = try await db.first(
+                    "SELECT version FROM reports WHERE campus_id = $1 AND report_date = $2",
+                    [.integer(Int64(campusId)), .text(date.description)]
+                ),
+                try current.int("version") > version
+            {
                 return .supersededByNewer(current: try current.int("version"))
             }
-            try await db.execute("UPDATE report_versions SET state = $1, decided_by = $2, decided_at = $3 WHERE campus_id = $4 AND report_date = $5 AND version = $6",
-                                 [.text(approve ? "pending_approval" : "declined"), .integer(Int64(account)), .integer(now),
-                                  .integer(Int64(campusId)), .text(date.description), .integer(Int64(version))])
+            try await db.execute(
+                "UPDATE report_versions SET state = $1, decided_by = $2, decided_at = $3 WHERE campus_id = $4 AND report_date = $5 AND version = $6",
+                [
+                    .text(approve ? "pending_approval" : "declined"), .integer(Int64(account)), .integer(now),
+                    .integer(Int64(campusId)), .text(date.description), .integer(Int64(version)),
+                ]
+            )
             guard approve else { return .declined }
-            return .approved(Write(kind: .accept, campusId: campusId, date: date, version: version, status: try row.string("status"), report: DailyReport(),
-                         payload: try row.string("payload"),
-                         findings: try JSONDecoder().decode([Finding].self, from: Data(try row.string("findings").utf8)),
-                         late: false, firstSubmittedAt: 0, submittedAt: try row.int64("submitted_at"), submittedBy: try row.optionalInt("submitted_by"),
-                         correctionReason: try row.optionalString("correction_reason")))
+            return .approved(
+                Write(
+                    kind: .accept,
+                    campusId: campusId,
+                    date: date,
+                    version: version,
+                    status: try row.string("status"),
+                    report: DailyReport(),
+                    payload: try row.string("payload"),
+                    findings: try JSONDecoder().decode([Finding].self, from: Data(try row.string("findings").utf8)),
+                    late: false,
+                    firstSubmittedAt: 0,
+                    submittedAt: try row.int64("submitted_at"),
+                    submittedBy: try row.optionalInt("submitted_by"),
+                    correctionReason: try row.optionalString("correction_reason")
+                )
+            )
         }
     }
 
@@ -323,8 +411,10 @@ public struct ReportRepository: Sendable {
         let encoder = Self.canonicalEncoder
         try await database.write { db in
             try await retireCurrent(db, write)
-            try await db.execute("UPDATE report_versions SET state = 'current' WHERE campus_id = $1 AND report_date = $2 AND version = $3",
-                                 [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version))])
+            try await db.execute(
+                "UPDATE report_versions SET state = 'current' WHERE campus_id = $1 AND report_date = $2 AND version = $3",
+                [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version))]
+            )
             try await insertWarnings(db, write, district: try await Self.districts(db)[write.campusId] ?? "")
             var promoted = write
             promoted.report = report

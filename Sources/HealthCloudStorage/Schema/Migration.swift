@@ -31,13 +31,15 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ database: any Database) async throws -> [Int] {
         try await database.write { db in
-            try await db.execute("""
+            try await db.execute(
+                """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version BIGINT PRIMARY KEY,
                     name TEXT NOT NULL,
                     applied_at TEXT NOT NULL
                 )
-                """)
+                """
+            )
         }
         var applied: [Int] = []
         for migration in migrations {
@@ -47,7 +49,8 @@ public struct Migrator: Sendable {
                     try await db.execute("SELECT pg_advisory_xact_lock(18499)")
                 }
                 let done = try await db.scalarInt(
-                    "SELECT COUNT(*) FROM schema_migrations WHERE version = $1", [.integer(Int64(migration.version))]
+                    "SELECT COUNT(*) FROM schema_migrations WHERE version = $1",
+                    [.integer(Int64(migration.version))]
                 )
                 guard done == 0 else { return false }
                 for statement in migration.statements(db.dialect) {

@@ -57,7 +57,7 @@ public enum Schema {
                     completed_at TEXT NOT NULL,
                     detail TEXT NOT NULL
                 )
-                """,
+                """
             ]
         },
         Migration(version: 3, name: "identity, sessions and audit") { dialect in

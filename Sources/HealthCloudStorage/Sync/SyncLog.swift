@@ -85,7 +85,14 @@ public struct SyncLog: Sendable {
 
     /// A record's new state; returns its version.
     @discardableResult
-    public static func put(_ db: any SQLExecutor, collection: String, id: String, audience: SyncAudience, data: JSONValue, now: Int64) async throws -> Int64 {
+    public static func put(
+        _ db: any SQLExecutor,
+        collection: String,
+        id: String,
+        audience: SyncAudience,
+        data: JSONValue,
+        now: Int64
+    ) async throws -> Int64 {
         try await put(db, [Put(collection: collection, id: id, audience: audience, data: data)], now: now)
     }
 
@@ -118,8 +125,10 @@ public struct SyncLog: Sendable {
         var rows: [String] = []
         for (index, record) in records.enumerated() {
             let at = 3 + binds.count
-            binds += [.text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
-                      .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self))]
+            binds += [
+                .text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
+                .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self)),
+            ]
             rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
         }
         let count = Int64(records.count)
@@ -128,37 +137,54 @@ public struct SyncLog: Sendable {
                 deleted = 0, data = excluded.data, updated_at = excluded.updated_at
             """
         if db.dialect == .postgresql {
-            let written = try await db.query("""
+            let written = try await db.query(
+                """
                 WITH counter AS (UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version)
                 INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
                 SELECT v.collection, v.record_id, v.role, v.path, counter.last_version - $1 + v.n, 0, v.data, $2
                 FROM counter, (VALUES \(rows.joined(separator: ", "))) AS v (collection, record_id, role, path, data, n)
                 \(upsert)
                 RETURNING version
-                """, [.integer(count), .integer(now)] + binds)
+                """,
+                [.integer(count), .integer(now)] + binds
+            )
             guard let last = try written.map({ try $0.int64("version") }).max() else { throw DatabaseError.engine("sync_state has no row") }
             return last
         }
-        guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version", [.integer(count)]) else {
+        guard
+            let row = try await db.first(
+                "UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
+                [.integer(count)]
+            )
+        else {
             throw DatabaseError.engine("sync_state has no row")
         }
         let last = try row.int64("last_version")
         // SQLite reads VALUES columns as column1…; `WHERE true` keeps ON CONFLICT from parsing as a join clause.
-        try await db.execute("""
+        try await db.execute(
+            """
             INSERT INTO sync_records (collection, record_id, role, path, data, version, deleted, updated_at)
             SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(rows.joined(separator: ", "))) WHERE true
             \(upsert)
-            """, [.integer(last - count), .integer(now)] + binds)
+            """,
+            [.integer(last - count), .integer(now)] + binds
+        )
         return last
     }
 
     /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.
     public static func remove(_ db: any SQLExecutor, collection: String, id: String, now: Int64) async throws {
-        guard try await db.first("SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
-                                 [.text(collection), .text(id)]) != nil else { return }
+        guard
+            try await db.first(
+                "SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
+                [.text(collection), .text(id)]
+            ) != nil
+        else { return }
         let version = try await nextVersion(db)
-        try await db.execute("UPDATE sync_records SET deleted = 1, data = NULL, version = $1, updated_at = $2 WHERE collection = $3 AND record_id = $4",
-                             [.integer(version), .integer(now), .text(collection), .text(id)])
+        try await db.execute(
+            "UPDATE sync_records SET deleted = 1, data = NULL, version = $1, updated_at = $2 WHERE collection = $3 AND record_id = $4",
+            [.integer(version), .integer(now), .text(collection), .text(id)]
+        )
     }
 
     /// A fractional number as records carry it (SPEC.md §5): a decimal string, no trailing zeros.
@@ -211,9 +237,12 @@ public struct SyncLog: Sendable {
     /// The records visible to `grants` changed after `after`, oldest first, at most `limit`
     /// and about `maxBytes` of data; `snapshot` leaves tombstones out (a reset's first page),
     /// and so does `tombstonesAbove` for those at or below it (its later pages: the snapshot's mark).
-    public func page(grants: [SyncAudience], after: Int64, snapshot: Bool, tombstonesAbove: Int64 = 0, limit: Int, maxBytes: Int) async throws -> Page {
+    public func page(grants: [SyncAudience], after: Int64, snapshot: Bool, tombstonesAbove: Int64 = 0, limit: Int, maxBytes: Int) async throws -> Page
+    {
         let highWater = try await state().lastVersion
-        guard !grants.isEmpty, after < highWater else { return Page(records: [], cursor: max(after, highWater), hasMore: false, highWater: highWater) }
+        guard !grants.isEmpty, after < highWater else {
+            return Page(records: [], cursor: max(after, highWater), hasMore: false, highWater: highWater)
+        }
         // A tombstone above the page's high-water mark cannot exist: a snapshot carries none.
         var binds: [SQLValue] = [.integer(after), .integer(highWater), .integer(snapshot ? highWater : tombstonesAbove)]
         var predicates: [String] = []
@@ -227,11 +256,14 @@ public struct SyncLog: Sendable {
                 predicates.append("(role = $\(binds.count - 2) AND (path = $\(binds.count - 1) OR path LIKE $\(binds.count)))")
             }
         }
-        let rows = try await database.query("""
+        let rows = try await database.query(
+            """
             SELECT collection, record_id, version, deleted, data FROM sync_records
             WHERE version > $1 AND version <= $2 AND (deleted = 0 OR version > $3) AND (\(predicates.joined(separator: " OR ")))
             ORDER BY version LIMIT \(limit + 1)
-            """, binds)
+            """,
+            binds
+        )
         var records: [Record] = []
         var bytes = 0
         for row in rows.prefix(limit) {
@@ -239,8 +271,15 @@ public struct SyncLog: Sendable {
             let size = (data?.utf8.count ?? 0) + 64
             if !records.isEmpty && bytes + size > maxBytes { break }
             bytes += size
-            records.append(Record(collection: try row.string("collection"), id: try row.string("record_id"), version: try row.int64("version"),
-                                  deleted: try row.bool("deleted"), data: data))
+            records.append(
+                Record(
+                    collection: try row.string("collection"),
+                    id: try row.string("record_id"),
+                    version: try row.int64("version"),
+                    deleted: try row.bool("deleted"),
+                    data: data
+                )
+            )
         }
         let complete = records.count == rows.count
         return Page(records: records, cursor: complete ? highWater : records.last!.version, hasMore: !complete, highWater: highWater)
@@ -250,9 +289,13 @@ public struct SyncLog: Sendable {
     /// one query per move of the counter, however many live connections then decide from it.
     public func audiences(after: Int64, through: Int64) async throws -> Set<SyncAudience> {
         guard through > after else { return [] }
-        return Set(try await database.query("SELECT DISTINCT role, path FROM sync_records WHERE version > $1 AND version <= $2",
-                                            [.integer(after), .integer(through)])
-            .map { SyncAudience(role: try $0.string("role"), path: try $0.string("path")) })
+        return Set(
+            try await database.query(
+                "SELECT DISTINCT role, path FROM sync_records WHERE version > $1 AND version <= $2",
+                [.integer(after), .integer(through)]
+            )
+            .map { SyncAudience(role: try $0.string("role"), path: try $0.string("path")) }
+        )
     }
 
     /// Deletes tombstones older than `before` (unix seconds); cursors below the highest version
@@ -263,8 +306,10 @@ public struct SyncLog: Sendable {
             let doomed = try await db.query("SELECT version FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
             guard let highest = try doomed.map({ try $0.int64("version") }).max() else { return 0 }
             try await db.execute("DELETE FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
-            try await db.execute("UPDATE sync_state SET purged_through = CASE WHEN purged_through > $1 THEN purged_through ELSE $1 END WHERE id = 1",
-                                 [.integer(highest)])
+            try await db.execute(
+                "UPDATE sync_state SET purged_through = CASE WHEN purged_through > $1 THEN purged_through ELSE $1 END WHERE id = 1",
+                [.integer(highest)]
+            )
             return doomed.count
         }
     }
@@ -279,20 +324,29 @@ public struct SyncLog: Sendable {
     }
 
     public func lastMutationId(clientId: String, accountId: Int) async throws -> Int64 {
-        try await database.first("SELECT last_mutation_id FROM sync_clients WHERE client_id = $1 AND account_id = $2",
-                                 [.text(clientId), .integer(Int64(accountId))]).map { try $0.int64("last_mutation_id") } ?? 0
+        try await database.first(
+            "SELECT last_mutation_id FROM sync_clients WHERE client_id = $1 AND account_id = $2",
+            [.text(clientId), .integer(Int64(accountId))]
+        ).map { try $0.int64("last_mutation_id") } ?? 0
     }
 
     public func storedResults(clientId: String, accountId: Int, ids: [Int64]) async throws -> [Int64: StoredResult] {
         guard !ids.isEmpty else { return [:] }
         let placeholders = ids.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
         var results: [Int64: StoredResult] = [:]
-        for row in try await database.query("""
+        for row in try await database.query(
+            """
             SELECT mutation_id, body_digest, status, code, message FROM sync_mutations
             WHERE client_id = $1 AND account_id = $2 AND mutation_id IN (\(placeholders))
-            """, [.text(clientId), .integer(Int64(accountId))] + ids.map { .integer($0) }) {
-            results[try row.int64("mutation_id")] = StoredResult(bodyDigest: try row.string("body_digest"), status: try row.string("status"),
-                                                                 code: try row.optionalString("code"), message: try row.optionalString("message"))
+            """,
+            [.text(clientId), .integer(Int64(accountId))] + ids.map { .integer($0) }
+        ) {
+            results[try row.int64("mutation_id")] = StoredResult(
+                bodyDigest: try row.string("body_digest"),
+                status: try row.string("status"),
+                code: try row.optionalString("code"),
+                message: try row.optionalString("message")
+            )
         }
         return results
     }
@@ -300,18 +354,36 @@ public struct SyncLog: Sendable {
     /// Records a mutation's outcome in the transaction of its effects, and moves the client's
     /// last mutation id. A concurrent push of the same id loses on the primary key (and rolls
     /// its effects back with it).
-    public static func recordMutation(_ db: any SQLExecutor, clientId: String, accountId: Int, id: Int64, name: String, bodyDigest: String,
-                                      status: String, code: String?, message: String?, now: Int64) async throws {
-        try await db.execute("""
+    public static func recordMutation(
+        _ db: any SQLExecutor,
+        clientId: String,
+        accountId: Int,
+        id: Int64,
+        name: String,
+        bodyDigest: String,
+        status: String,
+        code: String?,
+        message: String?,
+        now: Int64
+    ) async throws {
+        try await db.execute(
+            """
             INSERT INTO sync_mutations (client_id, account_id, mutation_id, name, body_digest, status, code, message, at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, [.text(clientId), .integer(Int64(accountId)), .integer(id), .text(name), .text(bodyDigest), .text(status),
-                  SQLValue(code, SQLValue.text), SQLValue(message, SQLValue.text), .integer(now)])
-        try await db.execute("""
+            """,
+            [
+                .text(clientId), .integer(Int64(accountId)), .integer(id), .text(name), .text(bodyDigest), .text(status),
+                SQLValue(code, SQLValue.text), SQLValue(message, SQLValue.text), .integer(now),
+            ]
+        )
+        try await db.execute(
+            """
             INSERT INTO sync_clients (client_id, account_id, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4)
             ON CONFLICT (client_id, account_id) DO UPDATE SET
                 last_mutation_id = CASE WHEN sync_clients.last_mutation_id > excluded.last_mutation_id THEN sync_clients.last_mutation_id ELSE excluded.last_mutation_id END,
                 updated_at = excluded.updated_at
-            """, [.text(clientId), .integer(Int64(accountId)), .integer(id), .integer(now)])
+            """,
+            [.text(clientId), .integer(Int64(accountId)), .integer(id), .integer(now)]
+        )
     }
 }
