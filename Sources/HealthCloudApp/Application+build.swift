@@ -39,6 +39,11 @@ public struct AppDependencies: Sendable {
     let refusals: RefusalAudit
     /// The live side of sync (watcher, caps, session memory) shared with the socket upgrade; nil: the router's own.
     var live: SyncLiveHub?
+    /// The one scope directory (its cache serves the router, the socket upgrade and every command).
+    let directory: ScopeDirectory
+    /// The one cockpit service and its cache (REST, the sync `cockpitHome` records, invalidated by every command that changes figures).
+    let cockpitService: CockpitService
+    let cockpitCache = CockpitCache()
 
     public init(database: AppDatabase, clock: AppClock = .system, sms: any SMSSender, verifier: (any IdentityVerifier)? = nil) {
         self.database = database
@@ -46,6 +51,8 @@ public struct AppDependencies: Sendable {
         self.sms = sms
         self.verifier = verifier
         refusals = RefusalAudit(log: database.audit, clock: clock)
+        directory = ScopeDirectory(database: database)
+        cockpitService = CockpitService(database: database)
     }
 }
 
@@ -61,7 +68,7 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     var logger = logger
     logger.logLevel = configuration.logLevel
-    let database = AppDatabase(try configuration.database.open(logger: logger), keys: keys)
+    let database = try AppDatabase.open(configuration.database, logger: logger, keys: keys)
     var dependencies = AppDependencies(
         database: database,
         clock: clock,
@@ -70,7 +77,7 @@ public func buildApplication(
     let hub = SyncLiveHub(database: database, clock: clock, configuration: configuration, counters: hooks.syncLiveCounters)
     dependencies.live = hub
     let (router, _) = try buildRouter(configuration, dependencies: dependencies)
-    let live = SyncLive(database: database, directory: ScopeDirectory(database: database), hub: hub, clock: clock)
+    let live = SyncLive(database: database, directory: dependencies.directory, hub: hub, clock: clock)
 
     var app = Application(
         router: router,
@@ -81,15 +88,13 @@ public func buildApplication(
             address: .hostname(configuration.hostname, port: configuration.port),
             serverName: "HealthCloud-BFF"
         ),
-        services: [DatabaseCloser(database: database.database)],
+        services: [DatabaseCloser(database: database)],
         onServerRunning: { channel in
             await hooks.onServerRunning(channel.localAddress?.port ?? configuration.port)
         },
         logger: logger
     )
-    if let service = database.database as? any Service {
-        app.addServices(service)
-    }
+    app.addServices(database.services)
     app.addServices(
         PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger)
     )
@@ -117,7 +122,7 @@ public func buildRouter(
     let database = dependencies.database
     let clock = dependencies.clock
     let audit = AuditTrail(log: database.audit, clock: clock)
-    let directory = ScopeDirectory(database: database)
+    let directory = dependencies.directory
     let registry = AccessRegistry()
     let live = dependencies.live ?? SyncLiveHub(database: database, clock: clock, configuration: configuration)
     let identity = try IdentityService(
@@ -160,24 +165,46 @@ public func buildRouter(
     AuthController(service: identity, database: database, audit: audit).addRoutes(to: api)
     AdminAccountsController(database: database, directory: directory, audit: audit, clock: clock, hasher: identity.hasher).addRoutes(to: api)
     SystemCredentialsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
-    let cockpit = CockpitCache()
-    ReportsController(database: database, directory: directory, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
+    let cockpit = dependencies.cockpitCache
+    let submitReports = SubmitReports(database: database, directory: directory, clock: clock, cockpit: cockpit)
+    let decideWarning = DecideWarning(database: database, directory: directory, clock: clock, cockpit: cockpit)
+    ReportsController(
+        database: database,
+        submitReports: submitReports,
+        decideCorrection: DecideCorrection(database: database, directory: directory, clock: clock, cockpit: cockpit)
+    ).addRoutes(to: api)
     QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
-    CockpitController(service: CockpitService(database: database), cache: cockpit, clock: clock).addRoutes(to: root, api: api)
-    WarningsController(database: database, audit: audit, clock: clock, cockpit: cockpit).addRoutes(to: api)
+    CockpitController(service: dependencies.cockpitService, cache: cockpit, clock: clock).addRoutes(to: root, api: api)
+    WarningsController(database: database, audit: audit, clock: clock, decideWarning: decideWarning).addRoutes(to: api)
     let sites = SiteCatalog(database: database)
     let prechecks = PreCheckService(database: database, catalog: sites)
-    PreCheckController(database: database, service: prechecks, clock: clock).addRoutes(to: api)
+    let submitPreCheck = SubmitPreCheck(database: database, service: prechecks, clock: clock)
+    PreCheckController(database: database, service: prechecks, submitPreCheck: submitPreCheck, clock: clock).addRoutes(to: api)
     SitesController(database: database, catalog: sites, clock: clock).addRoutes(to: api)
-    AppointmentsController(database: database, audit: audit, clock: clock).addRoutes(to: api)
-    CheckInController(database: database, audit: audit, clock: clock).addRoutes(to: api)
+    AppointmentsController(
+        database: database,
+        clock: clock,
+        cancelAppointment: CancelAppointment(database: database, clock: clock),
+        gradePatient: GradePatient(database: database, clock: clock)
+    ).addRoutes(to: api)
+    CheckInController(database: database, audit: audit, clock: clock, checkInPatient: CheckInPatient(database: database, clock: clock))
+        .addRoutes(to: api)
+    let markNotificationRead = MarkNotificationRead(database: database, clock: clock)
+    NotificationsController(markRead: markNotificationRead).addRoutes(to: api)
     SyncController(
         database: database,
         directory: directory,
         clock: clock,
         cockpit: cockpit,
-        homes: CockpitService(database: database),
-        mutations: SyncMutations(database: database, directory: directory, clock: clock, audit: audit, prechecks: prechecks),
+        homes: dependencies.cockpitService,
+        mutations: SyncMutations(
+            database: database,
+            submitReports: submitReports,
+            decideWarning: decideWarning,
+            submitPreCheck: submitPreCheck,
+            markNotificationRead: markNotificationRead,
+            clock: clock
+        ),
         live: live
     ).addRoutes(to: api)
     if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
@@ -216,7 +243,7 @@ func answerUnsupportedMethods(on router: Router<AppRequestContext>, registry: Ac
 
 /// Closes the database after every other service (it is first in the list, so stopped last).
 struct DatabaseCloser: Service {
-    let database: any Database
+    let database: AppDatabase
 
     func run() async throws {
         try? await gracefulShutdown()

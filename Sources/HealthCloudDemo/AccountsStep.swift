@@ -34,20 +34,16 @@ public struct AccountsStep: DemoStep {
     public static let fileName = "demo-accounts.json"
 
     public func run(_ context: DemoContext, progress: any DemoProgress) async throws -> String {
-        let db = context.database.database
+        let demo = context.database.demo
         func campus(_ institution: String, _ campus: String) async throws -> Int {
-            guard
-                let row = try await db.first(
-                    "SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE i.name = $1 AND c.name = $2",
-                    [.text(institution), .text(campus)]
-                )
-            else { throw DemoError("campus \(institution) \(campus) is missing; run the organisations step first") }
-            return try row.int("id")
+            guard let id = try await demo.campusId(institution: institution, campus: campus) else {
+                throw DemoError("campus \(institution) \(campus) is missing; run the organisations step first")
+            }
+            return id
         }
         func feverClinic(of campusId: Int) async throws -> Int {
-            guard let row = try await db.first("SELECT id FROM sites WHERE campus_id = $1 AND kind = 'fever_clinic'", [.integer(Int64(campusId))])
-            else { throw DemoError("campus \(campusId) has no fever clinic") }
-            return try row.int("id")
+            guard let id = try await demo.feverClinic(ofCampus: campusId) else { throw DemoError("campus \(campusId) has no fever clinic") }
+            return id
         }
         let ruijin = try await campus("上海交通大学医学院附属瑞金医院", "总院")
         let publicHealth = try await campus("上海市公共卫生临床中心", "金山院区")

@@ -65,23 +65,17 @@ public struct DemoPipeline: Sendable {
 
     /// Runs the steps not yet recorded as done. Migrations must already be applied.
     public func run(_ context: DemoContext, progress: any DemoProgress = SilentProgress()) async throws -> [Outcome] {
-        let database = context.database.database
+        let demo = context.database.demo
         var outcomes: [Outcome] = []
         for (index, step) in steps.enumerated() {
-            if let done = try await database.first("SELECT detail FROM demo_steps WHERE name = $1", [.text(step.name)]) {
-                let detail = try done.string("detail")
+            if let detail = try await demo.completedStep(step.name) {
                 progress.skipped(step: step.title, index: index, of: steps.count, detail: detail)
                 outcomes.append(Outcome(step: step.name, ranNow: false, detail: detail))
                 continue
             }
             progress.begin(step: step.title, index: index, of: steps.count)
             let detail = try await step.run(context, progress: progress)
-            try await database.write { db in
-                try await db.execute(
-                    "INSERT INTO demo_steps (name, completed_at, detail) VALUES ($1, $2, $3)",
-                    [.text(step.name), .text(Timestamp.nowISO8601()), .text(detail)]
-                )
-            }
+            try await demo.recordStep(step.name, detail: detail, at: Date())
             progress.end(step: step.title, detail: detail)
             outcomes.append(Outcome(step: step.name, ranNow: true, detail: detail))
         }

@@ -75,21 +75,12 @@ public struct ReportHistoryStep: DemoStep {
     }
 
     func setting(_ context: DemoContext) async throws -> Setting {
-        let db = context.database.database
         let curve = try EpidemicCurve.bundled()
         let population = Dictionary(uniqueKeysWithValues: context.reference.districts.map { ($0.code, Double($0.population) / 10_000) })
-        let profiles = try await db.query(
-            """
-            SELECT c.id, c.district_code, i.kind, i.level,
-                   (SELECT COUNT(*) FROM sites s WHERE s.campus_id = c.id AND s.kind = 'fever_clinic') AS clinics,
-                   (SELECT COUNT(*) FROM sites s WHERE s.campus_id = c.id AND s.kind = 'fever_sentinel') AS sentinels
-            FROM campuses c JOIN institutions i ON i.id = c.institution_id ORDER BY c.id
-            """,
-            []
-        ).map { row -> Profile in
-            let id = try row.int("id")
-            let kind = InstitutionKind(rawValue: try row.string("kind")) ?? .general
-            let level = InstitutionLevel(rawValue: try row.string("level")) ?? .district
+        let profiles = try await context.database.demo.campusProfiles().map { row -> Profile in
+            let id = row.id
+            let kind = row.kind
+            let level = row.level
             var random = SeededRandom(seed: context.seed &* 31 &+ UInt64(id))
             let base: Double =
                 switch (level, kind) {
@@ -101,11 +92,11 @@ public struct ReportHistoryStep: DemoStep {
                 }
             let size = base * random.uniform(in: 0.75...1.25)
             let icu = kind == .community ? 0 : Int((size * 40).rounded())
-            let clinics = try row.int("clinics")
-            let sentinels = try row.int("sentinels")
+            let clinics = row.feverClinics
+            let sentinels = row.feverSentinels
             return Profile(
                 id: id,
-                district: try row.string("district_code"),
+                district: row.districtCode,
                 kind: kind,
                 level: level,
                 hasFeverClinic: clinics > 0,

@@ -1,22 +1,45 @@
 import HealthCloudCrypto
 import Logging
+import ServiceLifecycle
 
 /// The one owner of the product's data: it opens the engine, applies the schema, and hands
 /// out the repositories whose operations keep the data consistent. Everything above storage
-/// talks to this type (or to the repository protocols it implements), never to SQL.
+/// talks to this type — its repositories (`database.reports…`, each on the pool) or one
+/// transaction's (`database.write { tx in tx.reports…; tx.audit… }`) — never to SQL.
+@dynamicMemberLookup
 public struct AppDatabase: Sendable {
-    public let database: any Database
-    public let migrator: Migrator
+    let database: any Database
+    let migrator: Migrator
     /// Keys for personal data, blind indexes, access-control seals and audit checkpoints.
     public let protection: DataProtection
 
-    public init(_ database: any Database, keys: KeyMaterial, migrations: [Migration] = Schema.migrations) {
+    init(_ database: any Database, keys: KeyMaterial, migrations: [Migration] = Schema.migrations) {
         self.database = database
         self.migrator = Migrator(migrations: migrations)
         self.protection = DataProtection(keys: keys)
     }
 
+    /// Opens the database at `location`. On PostgreSQL its pool must run: as one of the
+    /// application's ``services``, or through ``DatabaseLocation/withAppDatabase(logger:keys:_:)``.
+    public static func open(_ location: DatabaseLocation, logger: Logger, keys: KeyMaterial) throws -> AppDatabase {
+        AppDatabase(try location.open(logger: logger), keys: keys)
+    }
+
     public var engine: SQLDialect { database.dialect }
+    public var description: String { database.description }
+
+    /// The repositories on the pool.
+    public var repositories: Repositories { Repositories(pool: database, protection: protection) }
+
+    public subscript<T>(dynamicMember keyPath: KeyPath<Repositories, T>) -> T {
+        repositories[keyPath: keyPath]
+    }
+
+    /// Runs `body` in one transaction: every repository it reaches through `tx` commits when
+    /// it returns and rolls back when it throws.
+    public func write<T: Sendable>(_ body: @Sendable (Repositories) async throws -> T) async throws -> T {
+        try await repositories.write(body)
+    }
 
     /// Applies pending migrations; returns the versions it applied.
     @discardableResult
@@ -29,20 +52,15 @@ public struct AppDatabase: Sendable {
         _ = try await database.scalarInt("SELECT 1", [])
     }
 
-    public var organisations: SQLOrganisationRepository { SQLOrganisationRepository(database: database) }
-    public var identity: IdentityRepository { IdentityRepository(database: database, protection: protection) }
-    public var sessions: SessionRepository { SessionRepository(database: database) }
-    public var reports: ReportRepository { ReportRepository(database: database) }
-    public var ingestion: ReportIngestion { ReportIngestion(reports: reports, warnings: warnings) }
-    public var figures: FiguresRepository { FiguresRepository(database: database) }
-    public var warnings: WarningRepository { WarningRepository(database: database) }
-    public var notifications: NotificationRepository { NotificationRepository(database: database) }
-    public var sync: SyncLog { SyncLog(database: database) }
-    public var sites: SiteRepository { SiteRepository(database: database) }
-    public var prechecks: PreCheckRepository { PreCheckRepository(database: database) }
-    public var appointments: AppointmentRepository { AppointmentRepository(database: database, keys: protection.keys) }
-    public var quality: QualityQueries { QualityQueries(database: database) }
-    public var audit: AuditLog { AuditLog(database: database, signingKey: protection.keys.signingKey, signingKeyID: protection.keys.signingKeyID) }
+    /// What must run beside the application while it uses the database (PostgreSQL's pool).
+    public var services: [any Service] {
+        (database as? any Service).map { [$0] } ?? []
+    }
+
+    /// Releases every connection.
+    public func close() async {
+        await database.close()
+    }
 }
 
 extension DatabaseLocation {

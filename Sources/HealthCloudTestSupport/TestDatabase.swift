@@ -67,7 +67,7 @@ public enum TestDatabase {
             }
             let admin = try DatabaseLocation(url)
             try await admin.withAppDatabase(logger: logger, keys: keys) { database in
-                try await database.database.execute("CREATE DATABASE \(name)")
+                try await database.createDatabase(named: name)
             }
             guard case .postgres(let host, let port, let user, let password, _) = admin else { throw TestSetupError("not a postgres URL") }
             return .postgres(host: host, port: port, user: user, password: password, database: name)
@@ -81,7 +81,7 @@ public enum TestDatabase {
         case .postgres(_, _, _, _, let name):
             guard let url = TestEngine.postgresURL else { return }
             try await DatabaseLocation(url).withAppDatabase(logger: logger, keys: keys) { database in
-                try await database.database.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+                try await database.dropDatabase(named: name)
             }
         }
     }

@@ -245,7 +245,7 @@ struct BenchVisitPasses: AsyncParsableCommand {
         let concurrency = max(1, self.concurrency)
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1–1000000") }
         let (tokens, seconds) = try await storage.withDatabase { database, _, _ in
-            guard try await database.database.scalarInt("SELECT COUNT(*) FROM demo_steps WHERE name = 'accounts'") > 0 else {
+            guard try await database.demo.completedStep("accounts") != nil else {
                 throw ValidationError(
                     "this is not a demo database (no demo accounts step): bench-visit-passes writes bench patients and raises a slot's capacity"
                 )
@@ -262,9 +262,7 @@ struct BenchVisitPasses: AsyncParsableCommand {
             else {
                 throw ValidationError("site \(site) has no window open now")
             }
-            try await database.database.write { db in
-                try await db.execute("UPDATE slots SET capacity = capacity + $1 WHERE id = $2", [.integer(Int64(count)), .integer(Int64(slot.id))])
-            }
+            try await database.demo.raiseCapacity(ofSlot: slot.id, by: count)
             let answers: [String: JSONValue] = ["temperature": .number(38.8), "feverDays": .integer(1)]
             let started = Date()
             let tokens = try await withThrowingTaskGroup(of: [String].self) { group in

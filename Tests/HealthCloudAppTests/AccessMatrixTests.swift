@@ -97,6 +97,7 @@ import Testing
             foreign: ("admin.pudong", "/api/v1/admin/warning-rules")
         ),
         "POST /api/v1/prechecks": Probe(uri: "/api/v1/prechecks", body: [:]),
+        "POST /api/v1/notifications/{id}/read": Probe(uri: "/api/v1/notifications/999999/read", body: [:]),
         "GET /api/v1/prechecks/{id}": Probe(uri: "/api/v1/prechecks/999999"),
         "POST /api/v1/appointments": Probe(uri: "/api/v1/appointments", body: [:]),
         "GET /api/v1/appointments": Probe(uri: "/api/v1/appointments?limit=0"),

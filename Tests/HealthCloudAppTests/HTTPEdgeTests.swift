@@ -177,9 +177,8 @@ import Glibc
                 // Past both HTTP timeouts, then a change this leader may read: the poke still arrives.
                 try await Task.sleep(for: .milliseconds(2_500))
                 try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                    try await database.database.write { db in
-                        _ = try await SyncLog.put(
-                            db,
+                    try await database.write { db in
+                        _ = try await db.sync.put(
                             collection: "warnings",
                             id: "edge-test",
                             audience: SyncAudience(role: "leader", path: "city/310101/3"),

@@ -76,6 +76,6 @@ import Testing
 
     static func scratchDatabase() async throws -> HealthCloudStorage.AppDatabase {
         let location = try await TestDatabase.freshLocation(.sqlite)
-        return HealthCloudStorage.AppDatabase(try location.open(logger: TestDatabase.logger), keys: TestDatabase.keys)
+        return try HealthCloudStorage.AppDatabase.open(location, logger: TestDatabase.logger, keys: TestDatabase.keys)
     }
 }

@@ -44,7 +44,7 @@ import Testing
                 for (username, role, old) in [
                     ("leader.huangpu", Role.leader, Scope.district("310101")), ("reporter.huangpu", .reporter, .district("310101")),
                 ] {
-                    let id = try await database.database.scalarInt("SELECT id FROM accounts WHERE username = $1", [.text(username)])
+                    let id = try #require(try await database.identity.accountId(username: username))
                     #expect(try await database.identity.revoke(RoleAssignment(role: role, scope: old), from: id))
                     try await database.identity.grant(RoleAssignment(role: role, scope: .institution(institution)), to: id, by: nil, now: 1)
                 }

@@ -33,6 +33,9 @@ final class ChaosNetwork: SyncTransport {
         var enabled = true
         var lastResponse: [String: (Data, URLResponse)] = [:]
         var counts: [String: Int] = [:]
+        /// Each fault once, in turn, before the dice decide: how many sync requests a run makes
+        /// depends on timing, so a fault left to chance alone may never happen.
+        var scripted = ["request dropped", "request duplicated", "response lost", "stale response"]
     }
 
     let settings: Settings
@@ -59,22 +62,25 @@ final class ChaosNetwork: SyncTransport {
         // Stale answers go to the same device only (a network does not cross users).
         let device = request.httpBody.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["clientId"] as? String
         let key = "\(device ?? "?")\(request.url?.path ?? "")"
+        let scripted = state.withLock { state in
+            state.scripted.isEmpty || (state.scripted[0] == "stale response" && state.lastResponse[key] == nil) ? nil : state.scripted.removeFirst()
+        }
         try await Task.sleep(for: .milliseconds(Int(roll() * Double(settings.maxDelayMilliseconds))))
-        if roll() < settings.dropRequest {
+        if scripted == "request dropped" || roll() < settings.dropRequest {
             count("request dropped")
             throw URLError(.networkConnectionLost)
         }
         var (data, response) = try await session.data(for: request)
-        if roll() < settings.duplicate {
+        if scripted == "request duplicated" || roll() < settings.duplicate {
             count("request duplicated")
             (data, response) = try await session.data(for: request)
         }
         try await Task.sleep(for: .milliseconds(Int(roll() * Double(settings.maxDelayMilliseconds))))
-        if roll() < settings.dropResponse {
+        if scripted == "response lost" || roll() < settings.dropResponse {
             count("response lost")
             throw URLError(.networkConnectionLost)
         }
-        if roll() < settings.stale, let old = state.withLock({ $0.lastResponse[key] }) {
+        if scripted == "stale response" || roll() < settings.stale, let old = state.withLock({ $0.lastResponse[key] }) {
             count("stale response")
             return old
         }
@@ -209,13 +215,10 @@ struct FixedToken: SyncAuthenticator {
             let expectedMutations = queued
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
                 #expect(
-                    try await database.database.scalarInt("SELECT COUNT(*) FROM sync_mutations WHERE client_id LIKE 'chaos-%'") == expectedMutations
+                    try await rawScalar("SELECT COUNT(*) FROM sync_mutations WHERE client_id LIKE 'chaos-%'", on: database) == expectedMutations
                 )
                 for warning in openIds.prefix(4) {
-                    let acks = try await database.database.scalarInt(
-                        "SELECT COUNT(*) FROM warning_events WHERE warning_id = $1 AND kind = 'acknowledged'",
-                        [.integer(warning)]
-                    )
+                    let acks = try await database.warnings.events(warningId: Int(warning)).count { $0.kind == "acknowledged" }
                     #expect(acks == 1, "warning \(warning) acknowledged \(acks) times")
                 }
                 // The report: its four submissions made versions in order, none twice.

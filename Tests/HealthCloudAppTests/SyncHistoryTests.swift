@@ -41,9 +41,8 @@ import Testing
     /// Writes city-wide leader records behind the server's back (as a feature's transaction would).
     static func put(_ ids: [String], on location: DatabaseLocation) async throws {
         _ = try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-            try await database.database.write { db in
-                try await SyncLog.put(
-                    db,
+            try await database.write { db in
+                try await db.sync.put(
                     ids.map { SyncLog.Put(collection: "warnings", id: $0, audience: leaderRecords, data: .object(["title": .string($0)])) },
                     now: 1
                 )
@@ -53,8 +52,8 @@ import Testing
 
     static func remove(_ records: [(collection: String, id: String)], on location: DatabaseLocation) async throws {
         try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-            try await database.database.write { db in
-                for record in records { try await SyncLog.remove(db, collection: record.collection, id: record.id, now: 1) }
+            try await database.write { db in
+                for record in records { try await db.sync.remove(collection: record.collection, id: record.id, now: 1) }
             }
         }
     }
@@ -86,10 +85,11 @@ import Testing
 
             // Restored from the backup: what came after it, and its versions, are gone.
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                try await database.database.write { db in
-                    try await db.execute("DELETE FROM sync_records WHERE version > $1", [.integer(backup)])
-                    try await db.execute("UPDATE sync_state SET last_version = $1 WHERE id = 1", [.integer(backup)])
-                }
+                // As a restore would leave it (a DBA's statements, not the product's).
+                try await rawExecute(
+                    "DELETE FROM sync_records WHERE version > \(backup); UPDATE sync_state SET last_version = \(backup) WHERE id = 1",
+                    on: database
+                )
             }
             // Pulled before the counter catches up: the cursor is beyond the mark, a reset.
             let early = try await Self.pull(client, token: city, clientId: device, cursor: synced.cursor)

@@ -25,10 +25,9 @@ import Testing
     final class Tally: Sendable { let value = Atomic<Int>(0) }
 
     static func change(_ location: DatabaseLocation, id: String, path: String) async throws {
-        try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-            try await database.database.write { db in
-                try await SyncLog.put(
-                    db,
+        _ = try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
+            try await database.write { db in
+                try await db.sync.put(
                     collection: "warnings",
                     id: id,
                     audience: SyncAudience(role: "leader", path: path),

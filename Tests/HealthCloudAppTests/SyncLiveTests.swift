@@ -34,9 +34,8 @@ import Testing
                 messages.withLock { $0.append(hello) }
                 // A change in Pudong (not Huangpu's): no poke. Then one in Huangpu: a poke.
                 try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                    try await database.database.write { db in
-                        try await SyncLog.put(
-                            db,
+                    _ = try await database.write { db in
+                        try await db.sync.put(
                             collection: "warnings",
                             id: "pudong-test",
                             audience: SyncAudience(role: "leader", path: "city/310115"),
@@ -45,9 +44,8 @@ import Testing
                         )
                     }
                     try await Task.sleep(for: .milliseconds(700))
-                    try await database.database.write { db in
-                        try await SyncLog.put(
-                            db,
+                    _ = try await database.write { db in
+                        try await db.sync.put(
                             collection: "warnings",
                             id: "huangpu-test",
                             audience: SyncAudience(role: "leader", path: "city/310101/3"),

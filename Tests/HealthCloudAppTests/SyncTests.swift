@@ -301,7 +301,7 @@ import Testing
             let before = try await Self.pullAll(client, token: pudong, clientId: "device-moved-1")
             #expect(!(before.records["warnings"] ?? [:]).isEmpty)
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                let id = try await database.database.scalarInt("SELECT id FROM accounts WHERE username = 'leader.pudong'")
+                let id = try #require(try await database.identity.accountId(username: "leader.pudong"))
                 #expect(try await database.identity.revoke(RoleAssignment(role: .leader, scope: .district("310115")), from: id))
                 try await database.identity.grant(RoleAssignment(role: .leader, scope: .district("310101")), to: id, by: nil, now: 1)
             }
@@ -347,16 +347,15 @@ import Testing
             #expect(try older.json()["reset"] as? Bool == true)
             // A cursor from before the tombstone horizon: a reset, never a silent replay.
             try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-                try await database.database.write { db in
-                    try await SyncLog.put(
-                        db,
+                try await database.write { db in
+                    try await db.sync.put(
                         collection: "warnings",
                         id: "gone",
                         audience: SyncAudience(role: "leader", path: "city"),
                         data: .object([:]),
                         now: 1
                     )
-                    try await SyncLog.remove(db, collection: "warnings", id: "gone", now: 2)
+                    try await db.sync.remove(collection: "warnings", id: "gone", now: 2)
                 }
                 #expect(try await database.sync.purgeTombstones(before: 10) == 1)
             }

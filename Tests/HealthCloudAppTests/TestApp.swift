@@ -4,13 +4,14 @@ import HealthCloudApp
 import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+
+@testable import HealthCloudStorage
 
 /// Runs `body` against the real application (composition root, middleware, storage) on a
 /// fresh database of `engine`, in process (`.router`) or over a loopback socket (`.live`).
@@ -138,14 +139,11 @@ struct OpenWarningsStep: DemoStep {
         let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
         var submissions: [ReportSubmission] = []
         for district in ["310115", "310101", "310104"] {
-            let campuses = try await context.database.database.query(
-                """
-                SELECT c.id FROM campuses c JOIN institutions i ON i.id = c.institution_id
-                WHERE c.district_code = $1 AND i.name NOT IN ('上海交通大学医学院附属瑞金医院', '浦东新区人民医院') ORDER BY c.id DESC LIMIT 2
-                """,
-                [.text(district)]
-            )
-            for row in campuses {
+            let campuses = try await context.database.demo.campusIds(
+                inDistrict: district,
+                excludingInstitutions: ["上海交通大学医学院附属瑞金医院", "浦东新区人民医院"]
+            ).prefix(2)
+            for campus in campuses {
                 let body = JSONValue.object([
                     "icu": .object([
                         "bedsTotal": .integer(20), "bedsOccupied": .integer(20), "convertibleBeds": .integer(0),
@@ -154,7 +152,7 @@ struct OpenWarningsStep: DemoStep {
                 ])
                 submissions.append(
                     ReportSubmission(
-                        campusId: try row.int("id"),
+                        campusId: campus,
                         date: today,
                         body: body,
                         correctionReason: nil,
@@ -247,9 +245,23 @@ extension TestClientProtocol {
     }
 }
 
-/// Runs SQL on a test app's database directly, as a DBA would.
+/// Runs SQL on a test app's database directly, as a DBA would (tampering, a restore): the
+/// one door past the storage layer, for tests only.
 func rawExecute(_ sql: String, on location: DatabaseLocation) async throws {
     try await location.withAppDatabase(logger: TestDatabase.logger, keys: TestDatabase.keys) { database in
-        try await database.database.write { db in try await db.execute(sql) }
+        try await rawExecute(sql, on: database)
     }
+}
+
+func rawExecute(_ sql: String, on database: AppDatabase) async throws {
+    try await database.write { db in
+        for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !statement.isEmpty {
+            try await db.execute(statement)
+        }
+    }
+}
+
+/// The single integer a `SELECT COUNT(*)`-like statement returns, read as a DBA would.
+func rawScalar(_ sql: String, on database: AppDatabase) async throws -> Int {
+    try await database.database.scalarInt(sql)
 }

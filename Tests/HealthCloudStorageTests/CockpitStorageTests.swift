@@ -1,9 +1,10 @@
 import Foundation
 import HealthCloudDemo
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 /// Rollups and warnings as storage keeps them, on both engines: what an ingest or a
 /// correction changes, and the warning lifecycle driven by days of reports.

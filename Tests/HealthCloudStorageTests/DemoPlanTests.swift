@@ -1,8 +1,8 @@
 import HealthCloudDomain
-import HealthCloudStorage
 import Testing
 
 @testable import HealthCloudDemo
+@testable import HealthCloudStorage
 
 @Suite struct DemoPlanTests {
     let reference = try! ReferenceData.bundled()

@@ -1,7 +1,8 @@
 import Foundation
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 /// The engine layer behaves the same on SQLite and PostgreSQL.
 @Suite struct EngineTests {

@@ -1,12 +1,27 @@
 import Foundation
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 /// The journey's storage on both engines: slots made once, reminders sent once, no-shows
 /// released with their pass withdrawn from the phone, a check-in's queue numbers per site and day.
 @Suite struct JourneyStorageTests {
+    @Sendable static func auditEntry(_ result: AppointmentRepository.OfflineResult) -> AuditEntry {
+        AuditEntry(
+            at: "2026-06-15T02:00:00Z",
+            actorAccount: 98,
+            actorRole: "kiosk",
+            action: "checkin_offline",
+            target: "test",
+            result: result.status,
+            clientIP: "",
+            requestID: "",
+            detail: result.code ?? ""
+        )
+    }
+
     /// One district, one hospital with a fever clinic; returns the clinic.
     static func clinic(_ app: AppDatabase) async throws -> SiteRepository.SiteInfo {
         try await app.organisations.upsert(districts: [District(code: "310101", name: "黄浦区", nameEn: "Huangpu", population: 650_000)])
@@ -96,8 +111,8 @@ import Testing
             }
             #expect(seen.queueNumber == 1 && seen.checkedInAt == arrival)
             // 10:29: patient 1's pass (09:00–10:00, 30 minutes' grace) is not released yet; at 10:30 it is.
-            #expect(try await app.appointments.releaseNoShows(now: nine.endsAt + 29 * 60) == 0)
-            #expect(try await app.appointments.releaseNoShows(now: nine.endsAt + 30 * 60) == 1)
+            #expect(try await app.appointments.releaseNoShows(patientId: nil, now: nine.endsAt + 29 * 60) == 0)
+            #expect(try await app.appointments.releaseNoShows(patientId: nil, now: nine.endsAt + 30 * 60) == 1)
             #expect(try await app.appointments.appointment(id: booked[0].id)?.status == .noShow)
             #expect(try await app.appointments.appointment(id: booked[1].id)?.status == .checkedIn, "a checked-in patient is no no-show")
             #expect(try await Self.kinds(app, patient: 1) == ["booking", "reminder", "no_show"])
@@ -135,7 +150,8 @@ import Testing
                 by: 98,
                 scannedAt: evening - 3600,
                 now: evening + 60,
-                judge: judge
+                judge: judge,
+                audit: Self.auditEntry
             )
             #expect(backDated == .init(status: "rejected", code: "scan_time_invalid", queueNumber: nil, duplicate: false))
             #expect(try await app.appointments.appointment(id: midnight.id)?.status == .booked)
@@ -157,7 +173,8 @@ import Testing
                 by: 98,
                 scannedAt: nine.startsAt + 600,
                 now: upload,
-                judge: judge
+                judge: judge,
+                audit: Self.auditEntry
             )
             #expect(revived == .init(status: "checked_in", code: nil, queueNumber: 2, duplicate: false))
             #expect(try await app.appointments.appointment(id: booked[0].id)?.status == .checkedIn)
@@ -166,7 +183,8 @@ import Testing
                 by: 98,
                 scannedAt: nine.startsAt + 600,
                 now: upload + 60,
-                judge: judge
+                judge: judge,
+                audit: Self.auditEntry
             )
             #expect(resent == .init(status: "checked_in", code: nil, queueNumber: 2, duplicate: true))
             let copied = try await app.appointments.reconcileOffline(
@@ -174,7 +192,8 @@ import Testing
                 by: 98,
                 scannedAt: nine.startsAt + 900,
                 now: upload + 60,
-                judge: judge
+                judge: judge,
+                audit: Self.auditEntry
             )
             #expect(copied == .init(status: "rejected", code: "pass_already_used", queueNumber: nil, duplicate: false))
             let after = try await app.sync.page(
@@ -198,7 +217,7 @@ import Testing
                 Issue.record("\(early)")
                 return
             }
-            #expect(try await app.appointments.releaseNoShows(now: slots[11].endsAt + 1800) == 1)
+            #expect(try await app.appointments.releaseNoShows(patientId: nil, now: slots[11].endsAt + 1800) == 1)
             let again = try await app.appointments.book(
                 patientId: rebooker,
                 slotId: slots[14].id,
@@ -214,7 +233,8 @@ import Testing
                 by: 98,
                 scannedAt: slots[11].startsAt + 60,
                 now: slots[12].endsAt,
-                judge: judge
+                judge: judge,
+                audit: Self.auditEntry
             )
             #expect(superseded == .init(status: "rejected", code: "pass_superseded", queueNumber: nil, duplicate: false))
 

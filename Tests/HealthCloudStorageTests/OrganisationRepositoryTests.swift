@@ -1,9 +1,10 @@
 import Foundation
 import HealthCloudDemo
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 @Suite struct OrganisationRepositoryTests {
     static let pudong = District(code: "310115", name: "浦东新区", nameEn: "Pudong", population: 5_682_000)

@@ -2,9 +2,10 @@ import Foundation
 import HealthCloudCrypto
 import HealthCloudDemo
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 @Suite struct PersonalDataAtRestTests {
     /// Raw rows hold no clear phone, ID number or name; the blind index finds them; the
@@ -46,7 +47,7 @@ import Testing
             )
             #expect(try await app.identity.assignments(accountId: id).map(\.intact) == [true])
             // A DBA widens the scope behind the server's back.
-            try await app.database.write { db in
+            try await app.write { db in
                 try await db.execute("UPDATE role_assignments SET scope = 'city' WHERE account_id = $1", [.integer(Int64(id))])
             }
             let after = try await app.identity.assignments(accountId: id)
@@ -76,7 +77,7 @@ import Testing
 
     /// Lets the test play a DBA with full rights: the engine's append-only triggers go first.
     static func dropGuards(_ app: AppDatabase) async throws {
-        try await app.database.write { db in
+        try await app.write { db in
             switch db.dialect {
             case .sqlite:
                 try await db.execute("DROP TRIGGER audit_log_no_update")
@@ -104,10 +105,10 @@ import Testing
         try await TestDatabase.with(engine) { app in
             try await Self.fill(app, rows: 3)
             await #expect(throws: DatabaseError.self) {
-                try await app.database.write { db in try await db.execute("UPDATE audit_log SET result = 'failure' WHERE seq = 2") }
+                try await app.write { db in try await db.execute("UPDATE audit_log SET result = 'failure' WHERE seq = 2") }
             }
             await #expect(throws: DatabaseError.self) {
-                try await app.database.write { db in try await db.execute("DELETE FROM audit_log WHERE seq = 2") }
+                try await app.write { db in try await db.execute("DELETE FROM audit_log WHERE seq = 2") }
             }
         }
     }
@@ -123,7 +124,7 @@ import Testing
             #expect(try await app.audit.checkpoint(at: TestClock.now) == 120)
             try await Self.dropGuards(app)
             let expectedSeq: Int64
-            try await app.database.write { db in
+            try await app.write { db in
                 switch tamper {
                 case .edit:
                     try await db.execute("UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 57")

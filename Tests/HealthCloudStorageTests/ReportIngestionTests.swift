@@ -1,9 +1,10 @@
 import Foundation
 import HealthCloudDemo
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 @Suite struct ReportIngestionTests {
     static func seeded(_ app: AppDatabase) async throws -> DemoContext {

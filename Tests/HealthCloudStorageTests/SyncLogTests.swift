@@ -1,16 +1,16 @@
 import Foundation
 import HealthCloudDomain
-import HealthCloudStorage
 import HealthCloudTestSupport
 import Testing
+
+@testable import HealthCloudStorage
 
 /// The change log under the sync protocol, on both engines: versions in commit order,
 /// visibility by role and path, tombstones, snapshots and the purge horizon.
 @Suite struct SyncLogTests {
     static func put(_ app: AppDatabase, _ id: String, role: String = "leader", path: String, _ value: Int64, now: Int64 = 100) async throws -> Int64 {
-        try await app.database.write { db in
-            try await SyncLog.put(
-                db,
+        try await app.write { db in
+            try await db.sync.put(
                 collection: "things",
                 id: id,
                 audience: SyncAudience(role: role, path: path),
@@ -51,8 +51,8 @@ import Testing
 
             // An update moves the record to a new version; a removal leaves a tombstone.
             _ = try await Self.put(app, "a", path: "city/310115", 10)
-            try await app.database.write { db in try await SyncLog.remove(db, collection: "things", id: "b", now: 200) }
-            try await app.database.write { db in try await SyncLog.remove(db, collection: "things", id: "never-synced", now: 200) }
+            try await app.write { db in try await db.sync.remove(collection: "things", id: "b", now: 200) }
+            try await app.write { db in try await db.sync.remove(collection: "things", id: "never-synced", now: 200) }
             page = try await app.sync.page(grants: pudong, after: 4, snapshot: false, limit: 10, maxBytes: 1 << 20)
             #expect(page.records.map(\.id) == ["a", "b"] && page.records.map(\.deleted) == [false, true] && page.records[1].data == nil)
             #expect(page.records.map(\.version) == [5, 6] && page.cursor == 6)
@@ -80,9 +80,8 @@ import Testing
     @Test(arguments: TestEngine.available)
     func mutationResultsAreRecordedOncePerClientAndId(engine: TestEngine) async throws {
         try await TestDatabase.with(engine) { app in
-            try await app.database.write { db in
-                try await SyncLog.recordMutation(
-                    db,
+            try await app.write { db in
+                try await db.sync.recordMutation(
                     clientId: "dev-1",
                     accountId: 7,
                     id: 3,
@@ -93,8 +92,7 @@ import Testing
                     message: nil,
                     now: 1
                 )
-                try await SyncLog.recordMutation(
-                    db,
+                try await db.sync.recordMutation(
                     clientId: "dev-1",
                     accountId: 7,
                     id: 2,
@@ -111,9 +109,8 @@ import Testing
             let stored = try await app.sync.storedResults(clientId: "dev-1", accountId: 7, ids: [2, 3, 4])
             #expect(stored[2]?.code == "bad" && stored[3]?.status == "applied" && stored[4] == nil)
             await #expect(throws: DatabaseError.self) {
-                try await app.database.write { db in
-                    try await SyncLog.recordMutation(
-                        db,
+                try await app.write { db in
+                    try await db.sync.recordMutation(
                         clientId: "dev-1",
                         accountId: 7,
                         id: 3,
@@ -136,9 +133,8 @@ import Testing
         try await TestDatabase.with(engine) { app in
             _ = try await Self.put(app, "a", path: "city/310115", 1)
             let patient = SyncAudience(role: "patient", path: "patient/7")
-            try await app.database.write { db in
-                try await SyncLog.put(
-                    db,
+            try await app.write { db in
+                try await db.sync.put(
                     [
                         SyncLog.Put(collection: "things", id: "b", audience: patient, data: .object(["n": .integer(2)])),
                         SyncLog.Put(collection: "things", id: "a", audience: patient, data: .object(["n": .integer(3)])),

@@ -8,7 +8,7 @@ extension PeriodicService {
         PeriodicService(name: "appointment housekeeping", interval: .seconds(60), logger: logger) {
             let now = clock.seconds
             let reminded = try await appointments.sendReminders(now: now)
-            let released = try await appointments.releaseNoShows(now: now)
+            let released = try await appointments.releaseNoShows(patientId: nil, now: now)
             if reminded + released > 0 {
                 logger.info("appointment housekeeping", metadata: ["reminded": "\(reminded)", "released": "\(released)"])
             }

@@ -7,8 +7,9 @@ import Hummingbird
 /// doctor's grading of a patient seen at the site.
 struct AppointmentsController {
     let database: AppDatabase
-    let audit: AuditTrail
     let clock: AppClock
+    let cancelAppointment: CancelAppointment
+    let gradePatient: GradePatient
 
     func addRoutes(to api: Routes) {
         api.post("appointments", .roles(.patient), use: book)
@@ -192,11 +193,9 @@ struct AppointmentsController {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let patientId = try context.requireIdentity().requirePatientId()
         let id = try RequestParameters.positiveInteger("id", in: context)
-        switch try await database.appointments.cancel(id: id, patientId: patientId, now: clock.seconds) {
+        switch try await cancelAppointment.run(appointmentId: id, by: try Caller(context)) {
         case .cancelled(let appointment):
-            try await audit.record("appointment_cancel", target: "appointment:\(id)", result: "success", context: context)
             return try JSONResponse.encode(AppointmentView(appointment))
         case .notFound: throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")
         case .checkedIn:
@@ -310,7 +309,7 @@ struct AppointmentsController {
     }
 
     @Sendable func grade(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
+        let caller = try Caller(context)
         let id = try RequestParameters.positiveInteger("id", in: context)
         let body = try await JSONBody.decode(GradingBody.self, from: request, context: context)
         guard let grade = PatientGrade(rawValue: body.grade) else {
@@ -330,21 +329,8 @@ struct AppointmentsController {
                 throw APIError(.badRequest, code: "invalid_field", message: "note must not contain control characters.", field: "note")
             }
         }
-        switch try await database.appointments.grade(
-            appointmentId: id,
-            grade: grade,
-            note: note?.isEmpty == true ? nil : note,
-            by: identity.accountId,
-            now: clock.seconds
-        ) {
+        switch try await gradePatient.run(appointmentId: id, grade: grade, note: note?.isEmpty == true ? nil : note, by: caller) {
         case .graded(_, let history):
-            try await audit.record(
-                "grading",
-                target: "appointment:\(id)",
-                result: "success",
-                context: context,
-                detail: "\(grade.rawValue) → \(grade.routing.rawValue)"
-            )
             guard let view = Self.view(id, history) else { throw APIError.unexpected }
             return try JSONResponse.encode(view, status: .created)
         case .notFound: throw APIError.notFound("appointment_not_found", "There is no appointment \(id).")

@@ -10,6 +10,7 @@ struct CheckInController {
     let database: AppDatabase
     let audit: AuditTrail
     let clock: AppClock
+    let checkInPatient: CheckInPatient
 
     func addRoutes(to api: Routes) {
         api.post("checkins", .roles(.kiosk), use: checkIn)
@@ -146,19 +147,9 @@ struct CheckInController {
             )
             throw error
         }
-        let outcome = try await database.appointments.checkIn(pass, by: identity.accountId, at: now, now: now)
-        if let refusal = Self.refusal(outcome) {
-            try await audit.record("checkin", target: "appointment:\(pass.appointmentId)", result: refusal.code, context: context)
-            throw refusal
-        }
+        let outcome = try await checkInPatient.online(pass, by: Caller(identity, context: context)) { Self.refusal($0) }
+        if let refusal = Self.refusal(outcome) { throw refusal }
         guard case .checkedIn(let appointment) = outcome else { throw APIError.unexpected }
-        try await audit.record(
-            "checkin",
-            target: "appointment:\(appointment.id)",
-            result: "success",
-            context: context,
-            detail: "queue \(appointment.queueNumber ?? 0)"
-        )
         return try JSONResponse.encode(
             CheckInView(
                 appointmentId: appointment.id,
@@ -205,6 +196,7 @@ struct CheckInController {
         }
         let now = clock.seconds
         var results: [OfflineResultView] = []
+        var judged: Set<Int> = []
         // Oldest scan first: queue numbers follow arrival.
         for (index, scan) in batch.checkins.enumerated().sorted(by: { ($0.element.scannedAt, $0.offset) < ($1.element.scannedAt, $1.offset) }) {
             guard scan.scannedAt <= now + 60, scan.scannedAt >= now - 86_400 else {
@@ -237,7 +229,8 @@ struct CheckInController {
                 )
                 continue
             }
-            let result = try await database.appointments.reconcileOffline(pass, by: identity.accountId, scannedAt: scan.scannedAt, now: now) {
+            judged.insert(index)
+            let result = try await checkInPatient.offline(pass, scannedAt: scan.scannedAt, index: index, by: Caller(identity, context: context)) {
                 outcome in
                 Self.refusal(outcome).map { ("rejected", $0.code) } ?? ("checked_in", nil)
             }
@@ -253,15 +246,15 @@ struct CheckInController {
                 )
             )
         }
-        // One row per scan judged now (a repeated upload adds none): each appointment's
-        // check-in or refusal is as traceable as an online one.
+        // Scans refused before judgement (clock, signature, site) are audited here; each judged
+        // one was audited in its own transaction.
         let site = "site:\(sites.sorted().map(String.init).joined(separator: ","))"
         try await audit.record(
-            results.filter { $0.duplicate == nil }.sorted { $0.index < $1.index }.map { result in
+            results.filter { !judged.contains($0.index) }.sorted { $0.index < $1.index }.map { result in
                 (
                     action: "checkin_offline", target: result.appointmentId.map { "appointment:\($0)" } ?? site,
-                    result: result.status == "checked_in" ? "success" : (result.code ?? "rejected"),
-                    detail: "scan \(result.index) at \(batch.checkins[result.index].scannedAt)" + (result.queueNumber.map { ", queue \($0)" } ?? "")
+                    result: result.code ?? "rejected",
+                    detail: "scan \(result.index) at \(batch.checkins[result.index].scannedAt)"
                 )
             },
             context: context

@@ -8,6 +8,7 @@ import Hummingbird
 struct PreCheckController {
     let database: AppDatabase
     let service: PreCheckService
+    let submitPreCheck: SubmitPreCheck
     let clock: AppClock
 
     func addRoutes(to api: Routes) {
@@ -43,17 +44,6 @@ struct PreCheckController {
         try JSONResponse.encode(service.rules)
     }
 
-    struct Location: Decodable {
-        var lat: Double
-        var lng: Double
-    }
-
-    struct Submission: Decodable {
-        var questionnaireVersion: Int
-        var answers: [String: JSONValue]
-        var location: Location?
-    }
-
     struct Answer: Encodable {
         var id: Int
         var questionnaireVersion: Int
@@ -80,33 +70,19 @@ struct PreCheckController {
         }
     }
 
-    /// A location the patient shares: both coordinates, on Earth.
-    static func location(_ location: Location?, field: String = "location") throws -> (lat: Double, lng: Double)? {
-        guard let location else { return nil }
-        guard (-90...90).contains(location.lat) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "\(field).lat must be between -90 and 90.", field: "\(field).lat")
-        }
-        guard (-180...180).contains(location.lng) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "\(field).lng must be between -180 and 180.", field: "\(field).lng")
-        }
-        return (location.lat, location.lng)
-    }
-
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let patientId = try context.requireIdentity().requirePatientId()
-        let body = try await JSONBody.decode(Submission.self, from: request, context: context)
-        let now = clock.seconds
-        switch try service.evaluate(
-            patientId: patientId,
-            version: body.questionnaireVersion,
-            answers: body.answers,
-            location: try Self.location(body.location)
-        ) {
-        case .failure(let invalid):
+        let caller = try Caller(context)
+        _ = try caller.identity.requirePatientId()
+        let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+        let input = try SubmitPreCheck.Input(try Arguments(object: body, field: "body", prefix: ""))
+        switch try await submitPreCheck.run(input, by: caller) {
+        case .invalid(let invalid):
             return try invalid.response()
-        case .success(let new):
-            let precheck = try await database.prechecks.insert(new, now: now)
-            return try JSONResponse.encode(Answer(precheck, sites: try await service.recommendations(for: precheck, now: now)), status: .created)
+        case .stored(let precheck):
+            return try JSONResponse.encode(
+                Answer(precheck, sites: try await service.recommendations(for: precheck, now: clock.seconds)),
+                status: .created
+            )
         }
     }
 

@@ -9,11 +9,8 @@ import NIOCore
 /// the report of a day; quality control judges it whole; corrections become new versions.
 struct ReportsController {
     let database: AppDatabase
-    let directory: ScopeDirectory
-    let audit: AuditTrail
-    let clock: AppClock
-    /// Dropped after every accepted change, so the cockpit shows it at once.
-    let cockpit: CockpitCache
+    let submitReports: SubmitReports
+    let decideCorrection: DecideCorrection
 
     func addRoutes(to api: Routes) {
         api.put("reports/{campusId}/{date}", .roles(.reporter, scope: .campusParameter("campusId")), use: put)
@@ -31,26 +28,14 @@ struct ReportsController {
         )
     }
 
-    var today: Day { Day(shanghaiTimeOf: clock.seconds) }
-
     @Sendable func put(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
-        let campusId = try RequestParameters.positiveInteger("campusId", in: context)
-        let date = try Self.date(context)
-        let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
-        let reason = try Self.correctionReason(body, field: "correctionReason")
-        let submission = ReportSubmission(
-            campusId: campusId,
-            date: date,
-            body: body,
-            correctionReason: reason,
-            submittedBy: identity.accountId,
-            submittedAt: clock.seconds,
-            submitterMayApprove: try await mayApprove(identity, campusId: campusId)
+        let caller = try Caller(context)
+        let input = try SubmitReports.Input(
+            campusId: try RequestParameters.positiveInteger("campusId", in: context),
+            date: try Self.date(context),
+            body: try await JSONBody.decode(JSONValue.self, from: request, context: context)
         )
-        let result = try await database.ingestion.ingest([submission], today: today, now: clock.seconds)[0]
-        cockpit.invalidate()
-        try await audit.record("report_submit", target: "report:\(campusId)/\(date)", result: Self.label(result), context: context)
+        guard case .judged(let result) = try await submitReports.submit(input, by: caller) else { throw APIError.unexpected }
         return try Self.response(for: result)
     }
 
@@ -134,7 +119,7 @@ struct ReportsController {
 
     /// Many campus-days (backfills, a hospital system's catch-up), each judged on its own.
     @Sendable func batch(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
+        let caller = try Caller(context)
         let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
         guard case .object(let object) = body, case .array(let items) = object["reports"] ?? .null else {
             throw APIError(
@@ -148,116 +133,40 @@ struct ReportsController {
             throw APIError(.badRequest, code: "invalid_field", message: "reports must hold 1 to 1000 items.", field: "reports")
         }
         var results = [BatchItemResult?](repeating: nil, count: items.count)
-        var submissions: [ReportSubmission] = []
-        var positions: [Int] = []
-        let now = clock.seconds
+        var inputs: [SubmitReports.Input?] = []
         for (index, item) in items.enumerated() {
-            func invalid(_ field: String, _ message: String) {
-                results[index] = BatchItemResult(
-                    status: "invalid",
-                    error: .init(code: "invalid_field", message: message, field: "reports[\(index)].\(field)")
-                )
+            do {
+                inputs.append(try SubmitReports.Input(try Arguments(object: item, field: "reports[\(index)]", prefix: "reports[\(index)].")))
+            } catch let error as APIError {
+                results[index] = BatchItemResult(status: "invalid", error: .init(code: error.code, message: error.message, field: error.field))
+                inputs.append(nil)
             }
-            guard case .object(let fields) = item else {
-                results[index] = BatchItemResult(
-                    status: "invalid",
-                    error: .init(code: "invalid_field", message: "Each item must be an object.", field: "reports[\(index)]")
-                )
-                continue
-            }
-            guard case .integer(let rawCampus) = fields["campusId"] ?? .null, rawCampus >= 1, rawCampus < Int64(Int32.max) else {
-                invalid("campusId", "campusId must be a positive integer.")
-                continue
-            }
-            let campusId = Int(rawCampus)
-            guard case .string(let dateText) = fields["date"] ?? .null, let date = Day(dateText) else {
-                invalid("date", "date must be YYYY-MM-DD.")
-                continue
-            }
-            guard let report = fields["report"] else {
-                invalid("report", "report is required.")
-                continue
-            }
-            var reason: String?
-            if let value = fields["correctionReason"], value != .null {
-                guard case .string(let text) = value, text.count <= 500 else {
-                    invalid("correctionReason", "correctionReason must be a string of at most 500 characters.")
-                    continue
-                }
-                reason = text
-            }
-            guard let path = try await directory.path(of: .campus(campusId)) else {
-                results[index] = BatchItemResult(
-                    campusId: campusId,
-                    date: dateText,
-                    status: "invalid",
-                    error: .init(code: "campus_not_found", message: "There is no campus \(campusId).", field: "reports[\(index)].campusId")
-                )
-                continue
-            }
-            guard identity.may([.reporter], at: path) else {
-                results[index] = BatchItemResult(
-                    campusId: campusId,
-                    date: dateText,
-                    status: "forbidden",
-                    error: .init(
-                        code: "forbidden_scope",
-                        message: "Campus \(campusId) is outside your reporting scope.",
-                        field: "reports[\(index)].campusId"
-                    )
-                )
-                continue
-            }
-            submissions.append(
-                ReportSubmission(
-                    campusId: campusId,
-                    date: date,
-                    body: report,
-                    correctionReason: reason,
-                    submittedBy: identity.accountId,
-                    submittedAt: now,
-                    submitterMayApprove: try await mayApprove(identity, campusId: campusId)
-                )
-            )
-            positions.append(index)
         }
-        let outcomes = try await database.ingestion.ingest(submissions, today: today, now: clock.seconds)
-        cockpit.invalidate()
-        for (position, (submission, outcome)) in zip(positions, zip(submissions, outcomes)) {
-            var result = BatchItemResult(campusId: submission.campusId, date: submission.date.description, status: Self.label(outcome))
+        for (index, (input, outcome)) in zip(inputs, try await submitReports.submitBatch(inputs, by: caller)).enumerated() {
+            guard let input, let outcome else { continue }
+            var result = BatchItemResult(campusId: input.campusId, date: input.date.description, status: outcome.label)
             switch outcome {
-            case .accepted(let version, _, let findings, _):
+            case .refused(let error):
+                result.status = error.code == "forbidden_scope" ? "forbidden" : "invalid"
+                result.error = .init(code: error.code, message: error.message, field: "reports[\(index)].campusId")
+            case .judged(.accepted(let version, _, let findings, _)), .judged(.pendingApproval(let version, let findings)):
                 result.version = version
                 result.findings = findings
-            case .pendingApproval(let version, let findings):
-                result.version = version
-                result.findings = findings
-            case .rejected(let findings):
+            case .judged(.rejected(let findings)):
                 result.findings = findings
                 let errors = findings.filter { $0.severity == .error }.count
                 result.error = .init(code: "report_rejected", message: "\(errors) error\(errors == 1 ? "" : "s"); nothing was stored.", field: nil)
-            case .correctionReasonRequired:
+            case .judged(.correctionReasonRequired):
                 result.error = .init(
                     code: "correction_reason_required",
                     message: "A correction needs a correctionReason.",
-                    field: "reports[\(position)].correctionReason"
+                    field: "reports[\(index)].correctionReason"
                 )
-            case .unknownCampus:
-                result.error = .init(
-                    code: "campus_not_found",
-                    message: "There is no campus \(submission.campusId).",
-                    field: "reports[\(position)].campusId"
-                )
+            case .judged(.unknownCampus):
+                result.error = .init(code: "campus_not_found", message: "There is no campus \(input.campusId).", field: "reports[\(index)].campusId")
             }
-            results[position] = result
+            results[index] = result
         }
-        try await audit.record(
-            "report_batch",
-            target: "reports:\(items.count)",
-            result: "judged",
-            context: context,
-            detail: "accepted \(outcomes.count { $0.isAccepted })"
-        )
         return try JSONResponse.encode(["results": results.compactMap { $0 }])
     }
 
@@ -270,52 +179,27 @@ struct ReportsController {
     }
 
     func decide(_ request: Request, context: AppRequestContext, approve: Bool) async throws -> Response {
-        let identity = try context.requireIdentity()
-        let campusId = try RequestParameters.positiveInteger("campusId", in: context)
-        let date = try Self.date(context)
-        let version = try RequestParameters.positiveInteger("version", in: context)
-        guard try await mayApprove(identity, campusId: campusId) else {
-            throw APIError(.forbidden, code: "forbidden_scope", message: "Approving a locked correction needs a reporter of the campus's district.")
-        }
-        defer { cockpit.invalidate() }
-        let decision = try await database.ingestion.decide(
-            campusId: campusId,
-            date: date,
-            version: version,
-            approve: approve,
-            by: identity.accountId,
-            now: clock.seconds
+        let input = DecideCorrection.Input(
+            campusId: try RequestParameters.positiveInteger("campusId", in: context),
+            date: try Self.date(context),
+            version: try RequestParameters.positiveInteger("version", in: context),
+            approve: approve
         )
-        try await audit.record(
-            approve ? "report_approve" : "report_decline",
-            target: "report:\(campusId)/\(date)/v\(version)",
-            result: "\(decision)",
-            context: context
-        )
-        switch decision {
+        switch try await decideCorrection.run(input, by: try Caller(context)) {
         case .approved(let version): return try JSONResponse.encode(DecisionView(status: "approved", version: version))
         case .declined(let version): return try JSONResponse.encode(DecisionView(status: "declined", version: version))
-        case .notPending: throw APIError.notFound("version_not_pending", "Version \(version) of \(campusId)/\(date) is not waiting for approval.")
+        case .notPending:
+            throw APIError.notFound(
+                "version_not_pending",
+                "Version \(input.version) of \(input.campusId)/\(input.date) is not waiting for approval."
+            )
         case .supersededByNewer(let current):
             throw APIError(
                 .conflict,
                 code: "superseded_by_newer_version",
-                message: "Version \(current) is already current; approving version \(version) would roll the report back. Decline it instead."
+                message:
+                    "Version \(current) is already current; approving version \(input.version) would roll the report back. Decline it instead."
             )
-        }
-    }
-
-    /// A reporter whose scope is the campus's district (or the city) may approve corrections
-    /// after the lock date — the campus's own reporters may not approve their own.
-    func mayApprove(_ identity: Identity, campusId: Int) async throws -> Bool {
-        guard let path = try await directory.path(of: .campus(campusId)) else { return false }
-        return identity.assignments.contains { assignment in
-            guard assignment.role == .reporter else { return false }
-            switch assignment.scope {
-            case .city: return true
-            case .district: return assignment.scope.covers(path)
-            default: return false
-            }
         }
     }
 
@@ -340,12 +224,7 @@ struct ReportsController {
                 status: .unprocessableContent
             )
         case .correctionReasonRequired:
-            throw APIError(
-                .unprocessableContent,
-                code: "correction_reason_required",
-                message: "A report for this day exists; a correction needs a correctionReason.",
-                field: "correctionReason"
-            )
+            throw SubmitReports.Outcome.correctionReasonRequired
         case .unknownCampus:
             throw APIError.notFound("campus_not_found", "There is no such campus.")
         }
@@ -382,17 +261,6 @@ struct ReportsController {
             throw APIError.invalidParameter("date", "date must be a calendar date YYYY-MM-DD.")
         }
         return day
-    }
-
-    static func correctionReason(_ body: JSONValue, field: String) throws -> String? {
-        guard case .object(let object) = body, let value = object["correctionReason"], value != .null else { return nil }
-        guard case .string(let text) = value else {
-            throw APIError(.badRequest, code: "invalid_field", message: "correctionReason must be a string.", field: field)
-        }
-        guard text.count <= 500 else {
-            throw APIError(.badRequest, code: "invalid_field", message: "correctionReason must have at most 500 characters.", field: field)
-        }
-        return text
     }
 
     /// The stored body without the correction reason (shown separately with its version).

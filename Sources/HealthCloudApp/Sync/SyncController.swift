@@ -202,22 +202,15 @@ struct SyncController {
             let data = try JSONTree.parse(body.json, maxDepth: JSONTree.storedMaxDepth).decimalsAsStrings
             guard let path = SyncAudience.path(of: try await directory.path(of: scope)) else { continue }
             let now = clock.seconds
-            try await database.database.write { db in
-                let stored = try await db.first(
-                    "SELECT data FROM sync_records WHERE collection = 'cockpitHome' AND record_id = $1 AND deleted = 0",
-                    [.text(scope.description)]
-                )
-                let storedData = try stored?.optionalString("data").map { try JSONTree.parse($0.utf8, maxDepth: JSONTree.storedMaxDepth) }
-                guard storedData != data else { return }
-                try await SyncLog.put(
-                    db,
+            try await database.sync.putIfChanged(
+                .init(
                     collection: SyncCollection.cockpitHome.name,
                     id: scope.description,
                     audience: SyncAudience(role: "leader", path: path),
-                    data: data,
-                    now: now
-                )
-            }
+                    data: data
+                ),
+                now: now
+            )
         }
     }
 

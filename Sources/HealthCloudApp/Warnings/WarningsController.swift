@@ -10,7 +10,7 @@ struct WarningsController {
     let database: AppDatabase
     let audit: AuditTrail
     let clock: AppClock
-    let cockpit: CockpitCache
+    let decideWarning: DecideWarning
 
     func addRoutes(to api: Routes) {
         api.get("warnings", .roles(.leader, .admin, scope: .queryParameter("scope")), use: list)
@@ -84,51 +84,22 @@ struct WarningsController {
         return try JSONResponse.encode(Detail(warning: warning, events: try await database.warnings.events(warningId: id)))
     }
 
-    struct NoteBody: Decodable {
-        var note: String
-    }
-
-    func note(_ request: Request, _ context: AppRequestContext) async throws -> String {
-        let note = try await JSONBody.decode(NoteBody.self, from: request, context: context).note.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(note.count) else {
-            throw APIError(.badRequest, code: "invalid_field", message: "note must have 1–500 characters: say what is being done.", field: "note")
-        }
-        return note
-    }
-
     @Sendable func acknowledge(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await decide(request, context, action: "warning_ack") { id, account, note, now in
-            try await database.warnings.acknowledge(id: id, by: account, note: note, now: now)
-        }
+        try await decide(.acknowledge, request, context)
     }
 
     @Sendable func resolve(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await decide(request, context, action: "warning_resolve") { id, account, note, now in
-            try await database.warnings.resolve(id: id, by: account, note: note, now: now)
-        }
+        try await decide(.resolve, request, context)
     }
 
-    private func decide(
-        _ request: Request,
-        _ context: AppRequestContext,
-        action: String,
-        _ change: (Int, Int, String, Int64) async throws -> WarningRepository.Outcome
-    ) async throws -> Response {
-        let identity = try context.requireIdentity()
+    private func decide(_ action: DecideWarning.Action, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let id = try RequestParameters.positiveInteger("id", in: context)
-        let note = try await note(request, context)
-        switch try await change(id, identity.accountId, note, clock.seconds) {
-        case .done(let warning):
-            cockpit.invalidate()
-            try await audit.record(action, target: "warning:\(id)", result: "success", context: context, detail: warning.scope)
-            return try JSONResponse.encode(warning)
-        case .notFound:
-            throw APIError.notFound("warning_not_found", "There is no warning \(id).")
-        case .alreadyAcknowledged:
-            throw APIError(.conflict, code: "already_acknowledged", message: "Warning \(id) is already acknowledged; it opens again if it escalates.")
-        case .alreadyResolved:
-            throw APIError(.conflict, code: "already_resolved", message: "Warning \(id) is resolved.")
+        let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+        let note = try DecideWarning.Input.note(try Arguments(object: body, field: "body", prefix: ""))
+        guard case .done(let warning) = try await decideWarning.run(action, .init(warningId: id, note: note), by: try Caller(context)) else {
+            throw APIError.unexpected
         }
+        return try JSONResponse.encode(warning)
     }
 
     @Sendable func rules(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -61,35 +61,39 @@ public enum AuditChain {
 
 /// The append-only audit log with SM2-signed checkpoints every `checkpointInterval` rows.
 public struct AuditLog: Sendable {
-    let database: any Database
-    let signingKey: SM2PrivateKey?
-    let signingKeyID: String
+    let db: Repositories
     public var checkpointInterval: Int64 = 100
 
-    public init(database: any Database, signingKey: SM2PrivateKey?, signingKeyID: String) {
-        self.database = database
-        self.signingKey = signingKey
-        self.signingKeyID = signingKeyID
+    init(db: Repositories) {
+        self.db = db
     }
 
-    /// Appends in its own transaction.
-    @discardableResult
-    public func append(_ entry: AuditEntry) async throws -> Int64 {
-        try await database.write { db in try await append(entry, in: db) }
-    }
+    var signingKey: SM2PrivateKey? { db.protection.keys.signingKey }
+    var signingKeyID: String { db.protection.keys.signingKeyID }
 
-    /// Appends several rows in one transaction of their own, in order.
+    /// Appends several rows, in order, in the transaction of `tx` (or one of their own).
     public func append(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await database.write { db in
-            for entry in entries { try await append(entry, in: db) }
+        try await db.write { db in
+            for entry in entries { _ = try await db.audit.with(interval: checkpointInterval).appendOne(entry) }
         }
     }
 
-    /// Appends inside the caller's transaction, so the action and its record commit together.
-    /// The head row serializes appenders (a row lock on PostgreSQL, the writer lock on SQLite).
+    /// Appends in the open transaction (or one of its own), so an action and its record commit
+    /// together. Append last in a transaction: the head row serializes appenders until commit
+    /// (a row lock on PostgreSQL, the writer lock on SQLite).
     @discardableResult
-    public func append(_ entry: AuditEntry, in db: any SQLExecutor) async throws -> Int64 {
+    public func append(_ entry: AuditEntry) async throws -> Int64 {
+        try await db.write { db in try await db.audit.with(interval: checkpointInterval).appendOne(entry) }
+    }
+
+    private func with(interval: Int64) -> AuditLog {
+        var log = self
+        log.checkpointInterval = interval
+        return log
+    }
+
+    private func appendOne(_ entry: AuditEntry) async throws -> Int64 {
         guard let head = try await db.first("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash") else {
             throw DatabaseError.engine("audit_head is missing")
         }
@@ -109,7 +113,7 @@ public struct AuditLog: Sendable {
         )
         try await db.execute("UPDATE audit_head SET hash = $1 WHERE id = 1", [.text(hash)])
         if seq % checkpointInterval == 0 {
-            try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at, in: db)
+            try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at)
         }
         return seq
     }
@@ -117,17 +121,17 @@ public struct AuditLog: Sendable {
     /// Signs the current head at `time` (if it is not signed yet); returns its sequence number.
     @discardableResult
     public func checkpoint(at time: Date) async throws -> Int64? {
-        try await database.write { db in
+        try await db.write { db in
             guard let head = try await db.first("SELECT seq, hash FROM audit_head WHERE id = 1") else { return nil }
             let seq = try head.int64("seq")
             guard seq > 0 else { return nil }
             if try await db.first("SELECT seq FROM audit_checkpoints WHERE seq = $1", [.integer(seq)]) != nil { return seq }
-            try await writeCheckpoint(seq: seq, hash: try head.string("hash"), signedAt: Timestamp.iso8601(time), in: db)
+            try await db.audit.writeCheckpoint(seq: seq, hash: try head.string("hash"), signedAt: Timestamp.iso8601(time))
             return seq
         }
     }
 
-    private func writeCheckpoint(seq: Int64, hash: String, signedAt: String, in db: any SQLExecutor) async throws {
+    private func writeCheckpoint(seq: Int64, hash: String, signedAt: String) async throws {
         guard let signingKey else { return }
         let signature = try signingKey.signature(for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: signedAt))
         try await db.execute(
@@ -143,7 +147,7 @@ public struct AuditLog: Sendable {
     }
 
     public func records(after seq: Int64, limit: Int) async throws -> [Record] {
-        try await database.query(
+        try await db.query(
             """
             SELECT seq, at, actor_account, actor_role, action, target, result, client_ip, request_id, detail, hash
             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2
@@ -183,7 +187,7 @@ public struct AuditLog: Sendable {
         var previous = AuditChain.genesis
         var cursor: Int64 = 0
         while true {
-            let rows = try await database.query(
+            let rows = try await db.query(
                 """
                 SELECT seq, at, actor_account, actor_role, action, target, result, client_ip, request_id, detail, prev_hash, hash
                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2
@@ -214,7 +218,7 @@ public struct AuditLog: Sendable {
             }
         }
         let last = expectedSeq - 1
-        if let head = try await database.first("SELECT seq, hash FROM audit_head WHERE id = 1") {
+        if let head = try await db.first("SELECT seq, hash FROM audit_head WHERE id = 1") {
             let headSeq = try head.int64("seq")
             let headHash = try head.string("hash")
             if headSeq != last || (last > 0 && headHash != previous) {
@@ -222,7 +226,7 @@ public struct AuditLog: Sendable {
                 return result
             }
         }
-        for row in try await database.query("SELECT seq, hash, signed_at, kid, signature FROM audit_checkpoints ORDER BY seq", []) {
+        for row in try await db.query("SELECT seq, hash, signed_at, kid, signature FROM audit_checkpoints ORDER BY seq", []) {
             let seq = try row.int64("seq")
             let hash = try row.string("hash")
             guard let chained = hashes[seq] else {

@@ -5,11 +5,7 @@ import HealthCloudDomain
 /// city figures are rollups (`rollups`), rewritten in the transaction that changes a report,
 /// so cockpit reads never add up raw reports.
 public struct FiguresRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     static let countColumns = ReportColumns.all.map(\.column).joined(separator: ", ")
 
@@ -17,46 +13,48 @@ public struct FiguresRepository: Sendable {
 
     /// Recomputes the district and city rollups of `dates` from the current reports.
     /// One read of the days' reports; the sums are made here (stock lists are JSON).
-    static func refreshRollups(_ db: any SQLExecutor, dates: Set<Day>) async throws {
-        guard !dates.isEmpty else { return }
-        // Two PostgreSQL transactions refreshing the same district would each sum without the
-        // other's report (read committed) and the later one would win: they take turns.
-        // SQLite's single writer already serializes them.
-        try await serialize(db, lock: .rollups)
-        let sorted = dates.sorted()
-        var start = 0
-        while start < sorted.count {
-            let chunk = Array(sorted[start..<min(sorted.count, start + 60)])
-            start += chunk.count
-            let placeholders = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-            let rows = try await db.query(
-                """
-                SELECT c.district_code, r.report_date, \(countColumns), r.drugs, r.materials
-                FROM reports r JOIN campuses c ON c.id = r.campus_id WHERE r.report_date IN (\(placeholders))
-                """,
-                chunk.map { .text($0.description) }
-            )
-            var byDistrict: [String: [String: [DayFigures]]] = [:]  // date → district → campuses
-            for row in rows {
-                let figures = DayFigures(report: try ReportRepository.report(row))
-                byDistrict[try row.string("report_date"), default: [:]][try row.string("district_code"), default: []].append(figures)
-            }
-            var upserts: [(scope: String, date: String, parent: String, figures: DayFigures)] = []
-            for (date, districts) in byDistrict {
-                var districtFigures: [DayFigures] = []
-                for (code, campuses) in districts {
-                    let combined = DayFigures.combine(campuses)
-                    districtFigures.append(combined)
-                    upserts.append((Scope.district(code).description, date, "city", combined))
+    func refreshRollups(dates: Set<Day>) async throws {
+        try await db.write { db in
+            guard !dates.isEmpty else { return }
+            // Two PostgreSQL transactions refreshing the same district would each sum without the
+            // other's report (read committed) and the later one would win: they take turns.
+            // SQLite's single writer already serializes them.
+            try await db.figures.serialize(lock: .rollups)
+            let sorted = dates.sorted()
+            var start = 0
+            while start < sorted.count {
+                let chunk = Array(sorted[start..<min(sorted.count, start + 60)])
+                start += chunk.count
+                let placeholders = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+                let rows = try await db.query(
+                    """
+                    SELECT c.district_code, r.report_date, \(Self.countColumns), r.drugs, r.materials
+                    FROM reports r JOIN campuses c ON c.id = r.campus_id WHERE r.report_date IN (\(placeholders))
+                    """,
+                    chunk.map { .text($0.description) }
+                )
+                var byDistrict: [String: [String: [DayFigures]]] = [:]  // date → district → campuses
+                for row in rows {
+                    let figures = DayFigures(report: try ReportRepository.report(row))
+                    byDistrict[try row.string("report_date"), default: [:]][try row.string("district_code"), default: []].append(figures)
                 }
-                upserts.append(("city", date, "", DayFigures.combine(districtFigures)))
+                var upserts: [(scope: String, date: String, parent: String, figures: DayFigures)] = []
+                for (date, districts) in byDistrict {
+                    var districtFigures: [DayFigures] = []
+                    for (code, campuses) in districts {
+                        let combined = DayFigures.combine(campuses)
+                        districtFigures.append(combined)
+                        upserts.append((Scope.district(code).description, date, "city", combined))
+                    }
+                    upserts.append(("city", date, "", DayFigures.combine(districtFigures)))
+                }
+                try await db.figures.upsert(upserts)
             }
-            try await upsert(db, upserts)
         }
     }
 
-    private static func upsert(_ db: any SQLExecutor, _ rows: [(scope: String, date: String, parent: String, figures: DayFigures)]) async throws {
-        let columns = "scope, report_date, parent, campuses_reported, \(countColumns), stock"
+    private func upsert(_ rows: [(scope: String, date: String, parent: String, figures: DayFigures)]) async throws {
+        let columns = "scope, report_date, parent, campuses_reported, \(Self.countColumns), stock"
         let width = 5 + ReportColumns.all.count
         let updates = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { $0 != "scope" && $0 != "report_date" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
@@ -72,7 +70,7 @@ public struct FiguresRepository: Sendable {
                 tuples.append("(" + (1...width).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
                 binds += [.text(row.scope), .text(row.date), .text(row.parent), .integer(Int64(row.figures.campusesReported))]
                 for column in ReportColumns.all { binds.append(SQLValue(row.figures.counts[column.field].map(Int64.init), SQLValue.integer)) }
-                binds.append(.text(try encodeStock(row.figures.stock)))
+                binds.append(.text(try Self.encodeStock(row.figures.stock)))
             }
             try await db.execute(
                 """
@@ -104,11 +102,11 @@ public struct FiguresRepository: Sendable {
     /// Rebuilds every rollup from the reports, when rollups are missing (a database filled
     /// before rollups existed). Returns the number of days rebuilt.
     public func rebuildIfMissing() async throws -> Int {
-        let rollups = try await database.scalarInt("SELECT COUNT(*) FROM rollups")
+        let rollups = try await db.scalarInt("SELECT COUNT(*) FROM rollups")
         guard rollups == 0 else { return 0 }
-        let dates = try await database.query("SELECT DISTINCT report_date FROM reports").compactMap { Day(try $0.string("report_date")) }
+        let dates = try await db.query("SELECT DISTINCT report_date FROM reports").compactMap { Day(try $0.string("report_date")) }
         guard !dates.isEmpty else { return 0 }
-        try await database.write { db in try await Self.refreshRollups(db, dates: Set(dates)) }
+        try await db.write { db in try await db.figures.refreshRollups(dates: Set(dates)) }
         return dates.count
     }
 
@@ -118,7 +116,7 @@ public struct FiguresRepository: Sendable {
         case warnings = 7_243_002
     }
 
-    static func serialize(_ db: any SQLExecutor, lock: MaintenanceLock) async throws {
+    func serialize(lock: MaintenanceLock) async throws {
         if db.dialect == .postgresql {
             try await db.execute("SELECT pg_advisory_xact_lock($1)", [.integer(lock.rawValue)])
         }
@@ -164,7 +162,7 @@ public struct FiguresRepository: Sendable {
         switch scope {
         case .campus(let id):
             rollup = false
-            rows = try await database.query(
+            rows = try await db.query(
                 """
                 SELECT report_date, \(Self.countColumns), drugs, materials FROM reports
                 WHERE campus_id = $3 AND report_date >= $1 AND report_date <= $2
@@ -173,7 +171,7 @@ public struct FiguresRepository: Sendable {
             )
         case .city, .district:
             rollup = true
-            rows = try await database.query(
+            rows = try await db.query(
                 """
                 SELECT report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
                 WHERE scope = $3 AND report_date >= $1 AND report_date <= $2
@@ -214,11 +212,11 @@ public struct FiguresRepository: Sendable {
         }
         switch (scope, campuses) {
         case (.city, false):
-            for row in try await database.query("SELECT code, name FROM districts") {
+            for row in try await db.query("SELECT code, name FROM districts") {
                 names[.district(try row.string("code"))] = try row.string("name")
             }
             try collect(
-                try await database.query(
+                try await db.query(
                     """
                     SELECT scope, report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
                     WHERE parent = 'city' AND report_date >= $1 AND report_date <= $2
@@ -239,7 +237,7 @@ public struct FiguresRepository: Sendable {
                 nameFilter = "WHERE c.district_code = $1"
                 nameBinds = [.text(code)]
             }
-            for row in try await database.query(
+            for row in try await db.query(
                 """
                 SELECT c.id, i.name AS institution, c.name FROM campuses c JOIN institutions i ON i.id = c.institution_id \(nameFilter)
                 """,
@@ -248,7 +246,7 @@ public struct FiguresRepository: Sendable {
                 names[.campus(try row.int("id"))] = Self.campusName(institution: try row.string("institution"), campus: try row.string("name"))
             }
             try collect(
-                try await database.query(
+                try await db.query(
                     """
                     SELECT r.campus_id, r.report_date, \(ReportColumns.all.map { "r.\($0.column)" }.joined(separator: ", ")), r.drugs, r.materials
                     FROM reports r JOIN campuses c ON c.id = r.campus_id
@@ -268,8 +266,8 @@ public struct FiguresRepository: Sendable {
     /// How many campuses report under a scope (the denominator of reporting completeness).
     public func campusCount(under scope: Scope) async throws -> Int {
         switch scope {
-        case .city: try await database.scalarInt("SELECT COUNT(*) FROM campuses")
-        case .district(let code): try await database.scalarInt("SELECT COUNT(*) FROM campuses WHERE district_code = $1", [.text(code)])
+        case .city: try await db.scalarInt("SELECT COUNT(*) FROM campuses")
+        case .district(let code): try await db.scalarInt("SELECT COUNT(*) FROM campuses WHERE district_code = $1", [.text(code)])
         case .campus: 1
         default: 0
         }
@@ -280,12 +278,12 @@ public struct FiguresRepository: Sendable {
         let row: SQLRow?
         switch scope {
         case .campus(let id):
-            row = try await database.first(
+            row = try await db.first(
                 "SELECT MAX(report_date) AS d FROM reports WHERE campus_id = $1 AND report_date <= $2",
                 [.integer(Int64(id)), .text(day.description)]
             )
         default:
-            row = try await database.first(
+            row = try await db.first(
                 "SELECT MAX(report_date) AS d FROM rollups WHERE scope = $1 AND report_date <= $2",
                 [.text(scope.description), .text(day.description)]
             )
@@ -302,9 +300,9 @@ public struct FiguresRepository: Sendable {
         switch scope {
         case .city: return "上海市"
         case .district(let code):
-            return try await database.first("SELECT name FROM districts WHERE code = $1", [.text(code)]).map { try $0.string("name") }
+            return try await db.first("SELECT name FROM districts WHERE code = $1", [.text(code)]).map { try $0.string("name") }
         case .campus(let id):
-            return try await database.first(
+            return try await db.first(
                 """
                 SELECT i.name AS institution, c.name FROM campuses c JOIN institutions i ON i.id = c.institution_id WHERE c.id = $1
                 """,

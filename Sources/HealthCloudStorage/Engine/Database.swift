@@ -22,7 +22,7 @@ public enum SQLDialect: String, Sendable {
 }
 
 /// Runs statements. Placeholders are written `$1`, `$2`, … on both engines.
-public protocol SQLExecutor: Sendable {
+protocol SQLExecutor: Sendable {
     var dialect: SQLDialect { get }
     /// Runs a statement and returns its rows (empty for statements that return none).
     @discardableResult
@@ -31,20 +31,20 @@ public protocol SQLExecutor: Sendable {
 
 extension SQLExecutor {
     @discardableResult
-    public func query(_ sql: String) async throws -> [SQLRow] {
+    func query(_ sql: String) async throws -> [SQLRow] {
         try await query(sql, [])
     }
 
-    public func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
+    func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
         _ = try await query(sql, binds)
     }
 
-    public func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? {
+    func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? {
         try await query(sql, binds).first
     }
 
     /// The single integer a `SELECT COUNT(*)`-like statement returns.
-    public func scalarInt(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int {
+    func scalarInt(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int {
         guard let row = try await query(sql, binds).first, let column = row.columns.first else {
             throw DatabaseError.decoding(column: "?", expected: "one row", found: "no rows")
         }
@@ -56,7 +56,7 @@ extension SQLExecutor {
 ///
 /// `read` may run on any connection and sees committed data; `write` runs its body in
 /// one transaction that commits when the body returns and rolls back when it throws.
-public protocol Database: SQLExecutor {
+protocol Database: SQLExecutor {
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     func write<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Releases every connection. Further use throws ``DatabaseError/closed``.
@@ -68,7 +68,7 @@ public protocol Database: SQLExecutor {
 extension Database {
     /// A one-statement read outside any explicit transaction.
     @discardableResult
-    public func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         try await read { try await $0.query(sql, binds) }
     }
 }

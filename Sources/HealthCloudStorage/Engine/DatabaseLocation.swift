@@ -50,7 +50,7 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Opens the database. A PostgreSQL database must also be run as a service (see ``PostgresDatabase``).
-    public func open(logger: Logger, maximumConnections: Int = 20) throws -> any Database {
+    func open(logger: Logger, maximumConnections: Int = 20) throws -> any Database {
         switch self {
         case .sqlite(let path):
             return try SQLiteDatabase(path: path)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 
 /// PostgreSQL through PostgresNIO's connection pool. The client must be running
 /// (``run()``, as a service of the application's service group) for queries to proceed.
-public final class PostgresDatabase: Database, Service {
+final class PostgresDatabase: Database, Service {
     public let dialect = SQLDialect.postgresql
     public let client: PostgresClient
     private let logger: Logger

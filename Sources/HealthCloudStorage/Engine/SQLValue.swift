@@ -1,6 +1,6 @@
 /// A value crossing the storage boundary. Both engines speak exactly these five kinds,
 /// which is what lets one repository run unchanged on SQLite and PostgreSQL.
-public enum SQLValue: Sendable, Hashable {
+enum SQLValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case real(Double)
@@ -27,7 +27,7 @@ extension SQLValue {
 
 /// One result row. Column lookup is by name; the typed accessors throw
 /// ``DatabaseError/decoding(column:expected:found:)`` instead of trapping.
-public struct SQLRow: Sendable {
+struct SQLRow: Sendable {
     /// The column names and a name → position map, shared by every row of one result.
     public final class Columns: Sendable {
         public let names: [String]

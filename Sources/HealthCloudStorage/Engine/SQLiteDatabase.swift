@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Statements run on the calling task's thread. They are short (microseconds to a few
 /// milliseconds), and write contention waits in the pool rather than in the engine.
-public final class SQLiteDatabase: Database {
+final class SQLiteDatabase: Database {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let writer: AsyncResourcePool<SQLiteConnection>

@@ -4,13 +4,8 @@ import HealthCloudDomain
 /// Accounts, role assignments, sessions, tokens and phone codes. Personal data goes in
 /// sealed and comes out opened only through the explicit `personalData` read.
 public struct IdentityRepository: Sendable {
-    let database: any Database
-    public let protection: DataProtection
-
-    public init(database: any Database, protection: DataProtection) {
-        self.database = database
-        self.protection = protection
-    }
+    let db: Repositories
+    public var protection: DataProtection { db.protection }
 
     // MARK: Accounts
 
@@ -57,7 +52,7 @@ public struct IdentityRepository: Sendable {
         now: Int64
     ) async throws -> Int {
         let totpCipher = try totpSecret.map { try protection.seal(Hex.encode($0)) }
-        return try await database.write { db in
+        return try await db.write { db in
             guard
                 let row = try await db.first(
                     """
@@ -72,7 +67,7 @@ public struct IdentityRepository: Sendable {
             else { throw DatabaseError.engine("no id returned") }
             let id = try row.int("id")
             for assignment in assignments {
-                try await insertAssignment(db, accountId: id, assignment: assignment, grantedBy: nil, now: now)
+                try await db.identity.insertAssignment(accountId: id, assignment: assignment, grantedBy: nil, now: now)
             }
             return id
         }
@@ -81,12 +76,12 @@ public struct IdentityRepository: Sendable {
     /// The patient with this phone, created on first sight (phone-code login registers).
     public func findOrCreatePatient(phone: String, now: Int64) async throws -> (id: Int, created: Bool) {
         let index = protection.blindIndex("phone", phone)
-        if let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) {
+        if let row = try await db.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) {
             return (try row.int("id"), false)
         }
         let sealed = try protection.seal(phone)
         do {
-            return try await database.write { db in
+            return try await db.write { db in
                 guard
                     let row = try await db.first(
                         """
@@ -97,15 +92,13 @@ public struct IdentityRepository: Sendable {
                     )
                 else { throw DatabaseError.engine("no id returned") }
                 let id = try row.int("id")
-                try await insertAssignment(
-                    db,
+                try await db.identity.insertAssignment(
                     accountId: id,
                     assignment: RoleAssignment(role: .patient, scope: .patient(id)),
                     grantedBy: nil,
                     now: now
                 )
-                try await NotificationRepository.create(
-                    db,
+                try await db.notifications.create(
                     patientId: id,
                     kind: "welcome",
                     title: "欢迎使用上海健康云",
@@ -116,7 +109,7 @@ public struct IdentityRepository: Sendable {
             }
         } catch DatabaseError.uniqueViolation {
             // Two first logins raced; the other one created the account.
-            guard let row = try await database.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) else {
+            guard let row = try await db.first("SELECT id FROM accounts WHERE phone_index = $1", [.text(index)]) else {
                 throw DatabaseError.engine("patient account vanished after a unique violation")
             }
             return (try row.int("id"), false)
@@ -135,7 +128,7 @@ public struct IdentityRepository: Sendable {
     /// holds the number verified.
     public func setRealName(accountId: Int, name: String, idNumber: String) async throws {
         let normalized = idNumber.uppercased()
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 """
                 UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = $3, display_name = $4
@@ -152,7 +145,7 @@ public struct IdentityRepository: Sendable {
 
     /// Records a self-declared name and ID number, not verified: sealed, without an index.
     public func setRealNameClaim(accountId: Int, name: String, idNumber: String) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 """
                 UPDATE accounts SET name_cipher = $1, id_number_cipher = $2, id_number_index = NULL, display_name = $3
@@ -178,7 +171,7 @@ public struct IdentityRepository: Sendable {
     /// Whether the account's ID number is verified: its index is the verified one of the number.
     public func realNameStatus(accountId: Int) async throws -> RealNameStatus {
         guard
-            let row = try await database.first("SELECT id_number_cipher, id_number_index FROM accounts WHERE id = $1", [.integer(Int64(accountId))]),
+            let row = try await db.first("SELECT id_number_cipher, id_number_index FROM accounts WHERE id = $1", [.integer(Int64(accountId))]),
             let cipher = try row.optionalString("id_number_cipher")
         else { return .none }
         let index = try row.optionalString("id_number_index")
@@ -186,12 +179,12 @@ public struct IdentityRepository: Sendable {
     }
 
     public func account(id: Int) async throws -> AccountSummary? {
-        try await database.first("SELECT id, kind, username, display_name FROM accounts WHERE id = $1", [.integer(Int64(id))]).map(Self.summary)
+        try await db.first("SELECT id, kind, username, display_name FROM accounts WHERE id = $1", [.integer(Int64(id))]).map(Self.summary)
     }
 
     /// Accounts holding any role at exactly `scope`, by id, after `after`.
     public func accountIds(holdingRoleAt scope: Scope, after: Int, limit: Int) async throws -> [Int] {
-        try await database.query(
+        try await db.query(
             """
             SELECT DISTINCT a.id FROM accounts a JOIN role_assignments r ON r.account_id = a.id
             WHERE r.scope = $1 AND a.id > $2 ORDER BY a.id LIMIT $3
@@ -203,7 +196,7 @@ public struct IdentityRepository: Sendable {
     /// Opens the sealed personal data of an account. Callers audit the read.
     public func personalData(accountId: Int) async throws -> PersonalRecord? {
         guard
-            let row = try await database.first(
+            let row = try await db.first(
                 "SELECT name_cipher, phone_cipher, id_number_cipher FROM accounts WHERE id = $1",
                 [.integer(Int64(accountId))]
             )
@@ -217,10 +210,15 @@ public struct IdentityRepository: Sendable {
 
     /// The account holding this ID number verified, if any.
     public func patientId(idNumber: String) async throws -> Int? {
-        try await database.first(
+        try await db.first(
             "SELECT id FROM accounts WHERE id_number_index = $1",
             [.text(protection.blindIndex(Self.verifiedIDNumberPurpose, idNumber.uppercased()))]
         ).map { try $0.int("id") }
+    }
+
+    /// The staff account with that username.
+    public func accountId(username: String) async throws -> Int? {
+        try await db.first("SELECT id FROM accounts WHERE username = $1", [.text(username)]).map { try $0.int("id") }
     }
 
     public func staffCredentials(username: String) async throws -> StaffCredentials? {
@@ -232,7 +230,7 @@ public struct IdentityRepository: Sendable {
     public func staffCredentials(username: String, client: String, since: Int64) async throws -> StaffCredentials? {
         guard !client.isEmpty else { return try await staffCredentials(username: username) }
         guard
-            let row = try await database.first(
+            let row = try await db.first(
                 """
                 SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter,
                        CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.account_id = accounts.id AND s.client_ip = $2 AND s.created_at >= $3)
@@ -253,7 +251,7 @@ public struct IdentityRepository: Sendable {
 
     private func staffCredentials(where condition: String, _ key: SQLValue) async throws -> StaffCredentials? {
         guard
-            let row = try await database.first(
+            let row = try await db.first(
                 """
                 SELECT id, password_hash, failed_attempts, locked_until, totp_cipher, totp_confirmed, totp_last_counter
                 FROM accounts WHERE \(condition) AND kind = 'staff'
@@ -279,7 +277,7 @@ public struct IdentityRepository: Sendable {
     /// Stores the counter of an accepted TOTP code, only if it is newer than the last one:
     /// returns false for a replayed code.
     public func acceptTOTPCounter(accountId: Int, counter: Int64, confirm: Bool) async throws -> Bool {
-        try await database.write { db in
+        try await db.write { db in
             let rows = try await db.query(
                 """
                 UPDATE accounts SET totp_last_counter = $1, totp_confirmed = CASE WHEN $3 = 1 THEN 1 ELSE totp_confirmed END
@@ -293,7 +291,7 @@ public struct IdentityRepository: Sendable {
 
     public func setTOTPSecret(accountId: Int, secret: [UInt8]) async throws {
         let sealed = try protection.seal(Hex.encode(secret))
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 "UPDATE accounts SET totp_cipher = $1, totp_confirmed = 0, totp_last_counter = 0 WHERE id = $2",
                 [.text(sealed), .integer(Int64(accountId))]
@@ -302,7 +300,7 @@ public struct IdentityRepository: Sendable {
     }
 
     public func setPasswordHash(accountId: Int, hash: String) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute("UPDATE accounts SET password_hash = $1 WHERE id = $2", [.text(hash), .integer(Int64(accountId))])
         }
     }
@@ -317,7 +315,7 @@ public struct IdentityRepository: Sendable {
     }
 
     public func assignments(accountId: Int) async throws -> [StoredAssignment] {
-        try await database.query(
+        try await db.query(
             "SELECT id, role, scope, granted_at, mac FROM role_assignments WHERE account_id = $1 ORDER BY id",
             [.integer(Int64(accountId))]
         ).map { try storedAssignment($0, accountId: accountId, prefix: "") }
@@ -337,7 +335,7 @@ public struct IdentityRepository: Sendable {
     /// The session, account and sealed role rows behind an access token, in one query: the
     /// hot path of every authenticated request.
     public func lookupAccess(tokenHash: String) async throws -> (SessionRepository.AccessLookup, [StoredAssignment])? {
-        let rows = try await database.query(
+        let rows = try await db.query(
             """
             SELECT t.expires_at AS token_expires_at, s.id, s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at,
                    s.idle_timeout_seconds, s.revoked_at, s.revoked_reason, a.kind AS account_kind, a.display_name,
@@ -363,14 +361,14 @@ public struct IdentityRepository: Sendable {
     }
 
     public func grant(_ assignment: RoleAssignment, to accountId: Int, by grantor: Int?, now: Int64) async throws {
-        try await database.write { db in
-            try await insertAssignment(db, accountId: accountId, assignment: assignment, grantedBy: grantor, now: now)
+        try await db.write { db in
+            try await db.identity.insertAssignment(accountId: accountId, assignment: assignment, grantedBy: grantor, now: now)
         }
     }
 
     /// Removes one assignment; returns whether it existed.
     public func revoke(_ assignment: RoleAssignment, from accountId: Int) async throws -> Bool {
-        try await database.write { db in
+        try await db.write { db in
             !(try await db.query(
                 "DELETE FROM role_assignments WHERE account_id = $1 AND role = $2 AND scope = $3 RETURNING id",
                 [.integer(Int64(accountId)), .text(assignment.role.rawValue), .text(assignment.scope.description)]
@@ -378,7 +376,7 @@ public struct IdentityRepository: Sendable {
         }
     }
 
-    private func insertAssignment(_ db: any SQLExecutor, accountId: Int, assignment: RoleAssignment, grantedBy: Int?, now: Int64) async throws {
+    private func insertAssignment(accountId: Int, assignment: RoleAssignment, grantedBy: Int?, now: Int64) async throws {
         try await db.execute(
             """
             INSERT INTO role_assignments (account_id, role, scope, granted_at, granted_by, mac) VALUES ($1, $2, $3, $4, $5, $6)

@@ -3,11 +3,7 @@ import HealthCloudCrypto
 /// Sessions (one per sign-in; the family every refresh token of that sign-in belongs to),
 /// bearer tokens stored as SM3 hashes, and phone codes.
 public struct SessionRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     public enum TokenKind: String, Sendable {
         case access, refresh, mfa
@@ -42,7 +38,7 @@ public struct SessionRepository: Sendable {
         idleTimeout: Int64,
         clientIP: String
     ) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 """
                 INSERT INTO sessions (id, account_id, kind, created_at, last_seen_at, expires_at, idle_timeout_seconds, client_ip)
@@ -54,7 +50,7 @@ public struct SessionRepository: Sendable {
     }
 
     public func session(id: String) async throws -> Session? {
-        try await database.first(
+        try await db.first(
             """
             SELECT id, account_id, kind, created_at, last_seen_at, expires_at, idle_timeout_seconds, revoked_at, revoked_reason
             FROM sessions WHERE id = $1
@@ -65,7 +61,7 @@ public struct SessionRepository: Sendable {
 
     /// Marks the session revoked (once; the first reason stays) and deletes its live tokens.
     public func revokeSession(id: String, reason: String, now: Int64) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
                 [.integer(now), .text(reason), .text(id)]
@@ -76,7 +72,7 @@ public struct SessionRepository: Sendable {
 
     /// Revokes every live session of an account (password reset, role change, account lock).
     public func revokeAllSessions(accountId: Int, reason: String, now: Int64) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 "DELETE FROM auth_tokens WHERE kind = 'access' AND session_id IN (SELECT id FROM sessions WHERE account_id = $1)",
                 [.integer(Int64(accountId))]
@@ -91,7 +87,7 @@ public struct SessionRepository: Sendable {
     /// Moves the idle clock; a write only when it moved by at least `granularity` seconds,
     /// so authenticated reads do not all become writes.
     public func touch(sessionId: String, now: Int64, granularity: Int64 = 60) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 "UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at <= $3",
                 [.integer(now), .text(sessionId), .integer(now - granularity)]
@@ -100,7 +96,7 @@ public struct SessionRepository: Sendable {
     }
 
     public func insertToken(hash: String, kind: TokenKind, accountId: Int, sessionId: String?, expiresAt: Int64, now: Int64) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute(
                 """
                 INSERT INTO auth_tokens (hash, kind, account_id, session_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -114,7 +110,7 @@ public struct SessionRepository: Sendable {
     }
 
     public func token(hash: String) async throws -> Token? {
-        try await database.first("SELECT kind, account_id, session_id, expires_at, used_at FROM auth_tokens WHERE hash = $1", [.text(hash)])
+        try await db.first("SELECT kind, account_id, session_id, expires_at, used_at FROM auth_tokens WHERE hash = $1", [.text(hash)])
             .map { row in
                 Token(
                     kind: TokenKind(rawValue: try row.string("kind")) ?? .access,
@@ -128,7 +124,7 @@ public struct SessionRepository: Sendable {
 
     /// Uses a one-time token (refresh or MFA): true for exactly one caller, however many race.
     public func consume(hash: String, now: Int64) async throws -> Bool {
-        try await database.write { db in
+        try await db.write { db in
             !(try await db.query(
                 "UPDATE auth_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL RETURNING hash",
                 [.integer(now), .text(hash)]
@@ -138,7 +134,7 @@ public struct SessionRepository: Sendable {
 
     /// Ends the access tokens of a session (after a refresh, the old access token stops working).
     public func deleteAccessTokens(sessionId: String) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute("DELETE FROM auth_tokens WHERE session_id = $1 AND kind = 'access'", [.text(sessionId)])
         }
     }
@@ -161,7 +157,7 @@ public struct SessionRepository: Sendable {
     // MARK: Phone codes
 
     public func insertCode(phoneIndex: String, codeHash: String, now: Int64, expiresAt: Int64) async throws {
-        try await database.write { db in
+        try await db.write { db in
             // A new code replaces any earlier one still open.
             try await db.execute("UPDATE otp_codes SET used_at = $1 WHERE phone_index = $2 AND used_at IS NULL", [.integer(now), .text(phoneIndex)])
             try await db.execute(
@@ -173,7 +169,7 @@ public struct SessionRepository: Sendable {
 
     /// How many codes were sent to the phone since `since`, and when the first and latest were sent.
     public func codesSent(phoneIndex: String, since: Int64) async throws -> (count: Int, earliest: Int64?, latest: Int64?) {
-        let row = try await database.first(
+        let row = try await db.first(
             "SELECT COUNT(*) AS n, MIN(created_at) AS earliest, MAX(created_at) AS latest FROM otp_codes WHERE phone_index = $1 AND created_at >= $2",
             [.text(phoneIndex), .integer(since)]
         )
@@ -186,7 +182,7 @@ public struct SessionRepository: Sendable {
 
     /// Withdraws a code that could not be delivered, so it counts against no rate limit.
     public func withdrawCode(phoneIndex: String, codeHash: String) async throws {
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute("DELETE FROM otp_codes WHERE phone_index = $1 AND code_hash = $2", [.text(phoneIndex), .text(codeHash)])
         }
     }
@@ -200,7 +196,7 @@ public struct SessionRepository: Sendable {
     /// Checks a code against the phone's open code, counting attempts; the code dies after
     /// `maxAttempts` wrong tries or its first success.
     public func checkCode(phoneIndex: String, codeHash: String, now: Int64, maxAttempts: Int) async throws -> CodeCheck {
-        try await database.write { db in
+        try await db.write { db in
             guard
                 let row = try await db.first(
                     """

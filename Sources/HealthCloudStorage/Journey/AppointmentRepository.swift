@@ -6,13 +6,8 @@ import HealthCloudDomain
 /// (`appointments`, `visitPasses`) and the patient's notification, so the phone shows exactly
 /// what the server decided.
 public struct AppointmentRepository: Sendable {
-    let database: any Database
-    let keys: KeyMaterial
-
-    public init(database: any Database, keys: KeyMaterial) {
-        self.database = database
-        self.keys = keys
-    }
+    let db: Repositories
+    var keys: KeyMaterial { db.protection.keys }
 
     public enum Status: String, Sendable, Codable {
         case booked, cancelled
@@ -82,16 +77,12 @@ public struct AppointmentRepository: Sendable {
         )
     }
 
-    static func appointment(_ db: any SQLExecutor, id: Int) async throws -> Appointment? {
-        try await db.first("SELECT \(columns) WHERE a.id = $1", [.integer(Int64(id))]).map(appointment)
-    }
-
     public func appointment(id: Int) async throws -> Appointment? {
-        try await database.read { db in try await Self.appointment(db, id: id) }
+        try await db.first("SELECT \(Self.columns) WHERE a.id = $1", [.integer(Int64(id))]).map(Self.appointment)
     }
 
     public func appointments(patientId: Int, limit: Int, offset: Int) async throws -> [Appointment] {
-        try await database.query(
+        try await db.query(
             "SELECT \(Self.columns) WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT \(limit) OFFSET \(offset)",
             [.integer(Int64(patientId))]
         ).map(Self.appointment)
@@ -99,7 +90,7 @@ public struct AppointmentRepository: Sendable {
 
     /// Where an appointment sits: its patient, and its site in the hierarchy.
     public func owner(ofAppointment id: Int) async throws -> (patientId: Int, siteId: Int)? {
-        try await database.first("SELECT patient_id, site_id FROM appointments WHERE id = $1", [.integer(Int64(id))]).map {
+        try await db.first("SELECT patient_id, site_id FROM appointments WHERE id = $1", [.integer(Int64(id))]).map {
             (try $0.int("patient_id"), try $0.int("site_id"))
         }
     }
@@ -121,25 +112,27 @@ public struct AppointmentRepository: Sendable {
 
     public func book(patientId: Int, slotId: Int, precheckId: Int, now: Int64) async throws -> BookingOutcome {
         do {
-            return try await database.write { db in try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now) }
+            return try await db.write { db in
+                try await db.appointments.attemptBooking(patientId: patientId, slotId: slotId, precheckId: precheckId, now: now)
+            }
         } catch DatabaseError.uniqueViolation {
             // A concurrent booking of the same patient for the same day won the partial unique index.
-            let existing = try await database.read { db -> Int? in
+            let existing = try await db.read { db -> Int? in
                 guard let date = try await db.first("SELECT date FROM slots WHERE id = $1", [.integer(Int64(slotId))]) else { return nil }
-                return try await Self.activeAppointment(db, patientId: patientId, date: try date.string("date"))
+                return try await db.appointments.activeAppointment(patientId: patientId, date: try date.string("date"))
             }
             guard let existing else {
                 // The other booking was cancelled meanwhile: try again, once.
-                return try await database.write { db in
-                    try await self.book(db, patientId: patientId, slotId: slotId, precheckId: precheckId, now: now)
+                return try await db.write { db in
+                    try await db.appointments.attemptBooking(patientId: patientId, slotId: slotId, precheckId: precheckId, now: now)
                 }
             }
             return .alreadyBooked(existing)
         }
     }
 
-    private func book(_ db: any SQLExecutor, patientId: Int, slotId: Int, precheckId: Int, now: Int64) async throws -> BookingOutcome {
-        guard let precheck = try await PreCheckRepository.precheck(db, id: precheckId), precheck.patientId == patientId else {
+    private func attemptBooking(patientId: Int, slotId: Int, precheckId: Int, now: Int64) async throws -> BookingOutcome {
+        guard let precheck = try await db.prechecks.precheck(id: precheckId), precheck.patientId == patientId else {
             return .precheckNotFound
         }
         guard now < precheck.validUntil else { return .precheckExpired }
@@ -160,8 +153,8 @@ public struct AppointmentRepository: Sendable {
         guard precheck.level.bookableSites.contains(kind) else { return .siteNotSuitable(precheck.level, kind) }
         guard try slot.int64("ends_at") > now else { return .slotEnded }
         let date = try slot.string("date")
-        try await Self.releaseNoShows(db, patientId: patientId, now: now)
-        if let existing = try await Self.activeAppointment(db, patientId: patientId, date: date) { return .alreadyBooked(existing) }
+        try await db.appointments.releaseNoShows(patientId: patientId, now: now)
+        if let existing = try await db.appointments.activeAppointment(patientId: patientId, date: date) { return .alreadyBooked(existing) }
         // The one place capacity is enforced: a conditional increment (row-locked on PostgreSQL,
         // serialized on SQLite), never a read followed by a write.
         guard
@@ -184,7 +177,9 @@ public struct AppointmentRepository: Sendable {
                 ]
             )
         else { throw DatabaseError.engine("no id returned") }
-        guard var appointment = try await Self.appointment(db, id: try row.int("id")) else { throw DatabaseError.engine("appointment vanished") }
+        guard var appointment = try await db.appointments.appointment(id: try row.int("id")) else {
+            throw DatabaseError.engine("appointment vanished")
+        }
         let token = try SignedToken.sign(
             claims: appointment.pass.claims,
             type: VisitPassClaims.type,
@@ -195,20 +190,19 @@ public struct AppointmentRepository: Sendable {
         )
         try await db.execute("UPDATE appointments SET pass_token = $1 WHERE id = $2", [.text(token), .integer(Int64(appointment.id))])
         appointment.passToken = token
-        let message = try await Self.notify(
-            db,
+        let message = try await db.appointments.notify(
             appointment,
             kind: "booking",
             title: "预约成功 Booked",
             body: "\(appointment.whereAndWhen)。请凭二维码签到。Show your QR pass at the kiosk.",
             now: now
         )
-        try await SyncLog.put(db, [Self.record(appointment)] + [Self.passRecord(appointment, usedAt: nil)].compactMap { $0 } + [message], now: now)
+        try await db.sync.put([Self.record(appointment)] + [Self.passRecord(appointment, usedAt: nil)].compactMap { $0 } + [message], now: now)
         return .booked(appointment)
     }
 
     /// The patient's booked or checked-in appointment of `date` (the partial unique index allows one).
-    static func activeAppointment(_ db: any SQLExecutor, patientId: Int, date: String) async throws -> Int? {
+    func activeAppointment(patientId: Int, date: String) async throws -> Int? {
         try await db.first(
             "SELECT id FROM appointments WHERE patient_id = $1 AND date = $2 AND status IN ('booked', 'checked_in')",
             [.integer(Int64(patientId)), .text(date)]
@@ -225,9 +219,9 @@ public struct AppointmentRepository: Sendable {
     }
 
     public func cancel(id: Int, patientId: Int, now: Int64) async throws -> CancelOutcome {
-        try await database.write { db in
+        try await db.write { db in
             // A booking whose pass expired is a no-show even if the minutely release has not run yet.
-            try await Self.releaseNoShows(db, patientId: patientId, now: now)
+            try await db.appointments.releaseNoShows(patientId: patientId, now: now)
             func settled(_ appointment: Appointment) -> CancelOutcome? {
                 switch appointment.status {
                 case .cancelled: .cancelled(appointment)
@@ -236,7 +230,7 @@ public struct AppointmentRepository: Sendable {
                 case .booked: nil
                 }
             }
-            guard let appointment = try await Self.appointment(db, id: id), appointment.patientId == patientId else { return .notFound }
+            guard let appointment = try await db.appointments.appointment(id: id), appointment.patientId == patientId else { return .notFound }
             if let outcome = settled(appointment) { return outcome }
             guard
                 try await db.first(
@@ -245,64 +239,59 @@ public struct AppointmentRepository: Sendable {
                 ) != nil
             else {
                 // PostgreSQL: another transaction changed it between the read and the update.
-                return try await Self.appointment(db, id: id).flatMap(settled) ?? .notFound
+                return try await db.appointments.appointment(id: id).flatMap(settled) ?? .notFound
             }
             try await db.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0", [.integer(Int64(appointment.slotId))])
             var cancelled = appointment
             cancelled.status = .cancelled
             cancelled.cancelledAt = now
-            let message = try await Self.notify(
-                db,
+            let message = try await db.appointments.notify(
                 cancelled,
                 kind: "cancellation",
                 title: "预约已取消 Booking cancelled",
                 body: cancelled.whereAndWhen,
                 now: now
             )
-            try await SyncLog.put(db, [Self.record(cancelled), message], now: now)
-            try await SyncLog.remove(db, collection: "visitPasses", id: String(id), now: now)
+            try await db.sync.put([Self.record(cancelled), message], now: now)
+            try await db.sync.remove(collection: "visitPasses", id: String(id), now: now)
             return .cancelled(cancelled)
         }
     }
 
     /// Booked appointments whose pass has expired become no-shows (for everyone, or one patient).
     @discardableResult
-    public func releaseNoShows(now: Int64) async throws -> Int {
-        try await database.write { db in try await Self.releaseNoShows(db, patientId: nil, now: now) }
-    }
-
-    @discardableResult
-    static func releaseNoShows(_ db: any SQLExecutor, patientId: Int?, now: Int64) async throws -> Int {
-        var binds: [SQLValue] = [.integer(now - VisitPassClaims.grace)]
-        var filter = ""
-        if let patientId {
-            binds.append(.integer(Int64(patientId)))
-            filter = " AND patient_id = $2"
-        }
-        let released = try await db.query(
-            "UPDATE appointments SET status = 'no_show' WHERE status = 'booked' AND ends_at <= $1\(filter) RETURNING id",
-            binds
-        )
-        for row in released {
-            guard let appointment = try await appointment(db, id: try row.int("id")) else { continue }
-            let message = try await notify(
-                db,
-                appointment,
-                kind: "no_show",
-                title: "预约已过期 Appointment missed",
-                body: "\(appointment.whereAndWhen)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
-                now: now
+    public func releaseNoShows(patientId: Int?, now: Int64) async throws -> Int {
+        try await db.write { db in
+            var binds: [SQLValue] = [.integer(now - VisitPassClaims.grace)]
+            var filter = ""
+            if let patientId {
+                binds.append(.integer(Int64(patientId)))
+                filter = " AND patient_id = $2"
+            }
+            let released = try await db.query(
+                "UPDATE appointments SET status = 'no_show' WHERE status = 'booked' AND ends_at <= $1\(filter) RETURNING id",
+                binds
             )
-            try await SyncLog.put(db, [record(appointment), message], now: now)
-            try await SyncLog.remove(db, collection: "visitPasses", id: String(appointment.id), now: now)
+            for row in released {
+                guard let appointment = try await db.appointments.appointment(id: try row.int("id")) else { continue }
+                let message = try await db.appointments.notify(
+                    appointment,
+                    kind: "no_show",
+                    title: "预约已过期 Appointment missed",
+                    body: "\(appointment.whereAndWhen)。如仍不适请重新预检。Answer the pre-check again if you still feel unwell.",
+                    now: now
+                )
+                try await db.sync.put([Self.record(appointment), message], now: now)
+                try await db.sync.remove(collection: "visitPasses", id: String(appointment.id), now: now)
+            }
+            return released.count
         }
-        return released.count
     }
 
     /// One reminder per booked appointment, `lead` seconds before its window.
     @discardableResult
     public func sendReminders(now: Int64, lead: Int64 = 2 * 3600) async throws -> Int {
-        try await database.write { db in
+        try await db.write { db in
             let due = try await db.query(
                 """
                 UPDATE appointments SET reminded_at = $1 WHERE status = 'booked' AND reminded_at IS NULL AND starts_at <= $2 AND ends_at > $1 RETURNING id
@@ -310,9 +299,8 @@ public struct AppointmentRepository: Sendable {
                 [.integer(now), .integer(now + lead)]
             )
             for row in due {
-                guard let appointment = try await Self.appointment(db, id: try row.int("id")) else { continue }
-                try await NotificationRepository.create(
-                    db,
+                guard let appointment = try await db.appointments.appointment(id: try row.int("id")) else { continue }
+                try await db.notifications.create(
                     patientId: appointment.patientId,
                     kind: "reminder",
                     title: "就诊提醒 Visit reminder",
@@ -336,76 +324,73 @@ public struct AppointmentRepository: Sendable {
         case scannedBeforeBooking(bookedAt: Int64)
     }
 
-    /// Marks a verified pass used and gives its holder the site's next queue number of the day.
-    /// `at` is when the kiosk scanned it (now, or earlier for an offline scan).
-    public func checkIn(_ pass: VisitPassClaims, by kioskAccount: Int, at: Int64, now: Int64) async throws -> CheckInOutcome {
-        try await database.write { db in try await Self.checkIn(db, pass, by: kioskAccount, at: at, now: now) }
-    }
-
     /// `offline`: the kiosk verified the pass at `at`, before the booking was released as a
     /// no-show (the release could not know): the scan stands and revives it.
-    static func checkIn(
-        _ db: any SQLExecutor,
+    public func checkIn(
         _ pass: VisitPassClaims,
         by kioskAccount: Int,
         at: Int64,
         now: Int64,
         offline: Bool = false
     ) async throws -> CheckInOutcome {
-        func settled(_ appointment: Appointment) -> CheckInOutcome? {
-            switch appointment.status {
-            case .cancelled: .cancelled
-            case .checkedIn: .alreadyUsed(appointment)
-            case .noShow where !(offline && at < pass.expiresAt): .released
-            case .booked, .noShow: nil
+        try await db.write { db in
+            func settled(_ appointment: Appointment) -> CheckInOutcome? {
+                switch appointment.status {
+                case .cancelled: .cancelled
+                case .checkedIn: .alreadyUsed(appointment)
+                case .noShow where !(offline && at < pass.expiresAt): .released
+                case .booked, .noShow: nil
+                }
             }
-        }
-        guard let appointment = try await appointment(db, id: pass.appointmentId), appointment.passId == pass.passId,
-            appointment.siteId == pass.siteId
-        else { return .unknownAppointment }
-        // A kiosk's clock may run a minute fast or slow; a scan older than that before the
-        // booking was made back-dates the visit (and could revive a no-show).
-        if offline, at < appointment.createdAt - 60 { return .scannedBeforeBooking(bookedAt: appointment.createdAt) }
-        if let outcome = settled(appointment) { return outcome }
-        guard
-            try await db.first(
-                """
-                UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id
-                """,
-                [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id)), .text(appointment.status.rawValue)]
-            ) != nil
-        else {
-            // PostgreSQL: a concurrent cancel, check-in or release won; say which.
-            return try await Self.appointment(db, id: appointment.id).flatMap(settled) ?? .alreadyUsed(appointment)
-        }
-        // Numbered in the day of the appointment (a 00:00 window's patient may arrive at 23:40),
-        // the day the site's queue lists it under.
-        guard
-            let queue = try await db.first(
-                """
-                INSERT INTO site_queues (site_id, date, last_number) VALUES ($1, $2, 1)
-                ON CONFLICT (site_id, date) DO UPDATE SET last_number = site_queues.last_number + 1 RETURNING last_number
-                """,
-                [.integer(Int64(appointment.siteId)), .text(appointment.date.description)]
+            guard let appointment = try await db.appointments.appointment(id: pass.appointmentId), appointment.passId == pass.passId,
+                appointment.siteId == pass.siteId
+            else { return .unknownAppointment }
+            // A kiosk's clock may run a minute fast or slow; a scan older than that before the
+            // booking was made back-dates the visit (and could revive a no-show).
+            if offline, at < appointment.createdAt - 60 { return .scannedBeforeBooking(bookedAt: appointment.createdAt) }
+            if let outcome = settled(appointment) { return outcome }
+            guard
+                try await db.first(
+                    """
+                    UPDATE appointments SET status = 'checked_in', checked_in_at = $1, checked_in_by = $2 WHERE id = $3 AND status = $4 RETURNING id
+                    """,
+                    [.integer(at), .integer(Int64(kioskAccount)), .integer(Int64(appointment.id)), .text(appointment.status.rawValue)]
+                ) != nil
+            else {
+                // PostgreSQL: a concurrent cancel, check-in or release won; say which.
+                return try await db.appointments.appointment(id: appointment.id).flatMap(settled) ?? .alreadyUsed(appointment)
+            }
+            // Numbered in the day of the appointment (a 00:00 window's patient may arrive at 23:40),
+            // the day the site's queue lists it under.
+            guard
+                let queue = try await db.first(
+                    """
+                    INSERT INTO site_queues (site_id, date, last_number) VALUES ($1, $2, 1)
+                    ON CONFLICT (site_id, date) DO UPDATE SET last_number = site_queues.last_number + 1 RETURNING last_number
+                    """,
+                    [.integer(Int64(appointment.siteId)), .text(appointment.date.description)]
+                )
+            else { throw DatabaseError.engine("no queue number") }
+            let number = try queue.int("last_number")
+            try await db.execute(
+                "UPDATE appointments SET queue_number = $1 WHERE id = $2",
+                [.integer(Int64(number)), .integer(Int64(appointment.id))]
             )
-        else { throw DatabaseError.engine("no queue number") }
-        let number = try queue.int("last_number")
-        try await db.execute("UPDATE appointments SET queue_number = $1 WHERE id = $2", [.integer(Int64(number)), .integer(Int64(appointment.id))])
-        var checkedIn = appointment
-        checkedIn.status = .checkedIn
-        checkedIn.checkedInAt = at
-        checkedIn.queueNumber = number
-        let message = try await notify(
-            db,
-            checkedIn,
-            kind: "checkin",
-            title: "签到成功 Checked in",
-            body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).",
-            now: now
-        )
-        // A revived no-show's pass was withdrawn from the phone: it comes back, used.
-        try await SyncLog.put(db, [record(checkedIn)] + [passRecord(checkedIn, usedAt: at)].compactMap { $0 } + [message], now: now)
-        return .checkedIn(checkedIn)
+            var checkedIn = appointment
+            checkedIn.status = .checkedIn
+            checkedIn.checkedInAt = at
+            checkedIn.queueNumber = number
+            let message = try await db.appointments.notify(
+                checkedIn,
+                kind: "checkin",
+                title: "签到成功 Checked in",
+                body: "\(appointment.siteName)：您的排队号 \(number)。Your queue number is \(number).",
+                now: now
+            )
+            // A revived no-show's pass was withdrawn from the phone: it comes back, used.
+            try await db.sync.put([Self.record(checkedIn)] + [Self.passRecord(checkedIn, usedAt: at)].compactMap { $0 } + [message], now: now)
+            return .checkedIn(checkedIn)
+        }
     }
 
     public struct OfflineResult: Sendable, Equatable {
@@ -425,16 +410,18 @@ public struct AppointmentRepository: Sendable {
 
     /// Reconciles a scan a kiosk verified offline, once per (kiosk, pass, scan time): a resent
     /// upload is answered from the record; another scan of the same pass is judged afresh (a
-    /// copied QR code meets `pass_already_used`).
+    /// copied QR code meets `pass_already_used`). `audit`: the row of a scan judged now, appended
+    /// in the transaction of the judgement (an answer repeated from the record adds none).
     public func reconcileOffline(
         _ pass: VisitPassClaims,
         by kioskAccount: Int,
         scannedAt: Int64,
         now: Int64,
-        judge: @escaping @Sendable (CheckInOutcome) -> (status: String, code: String?)
+        judge: @escaping @Sendable (CheckInOutcome) -> (status: String, code: String?),
+        audit: @escaping @Sendable (OfflineResult) -> AuditEntry
     ) async throws -> OfflineResult {
         let key: [SQLValue] = [.integer(Int64(kioskAccount)), .text(pass.passId), .integer(scannedAt)]
-        @Sendable func stored(_ db: any SQLExecutor) async throws -> OfflineResult? {
+        @Sendable func stored(_ db: Repositories) async throws -> OfflineResult? {
             try await db.first(
                 "SELECT status, code, queue_number FROM offline_scans WHERE kiosk_account = $1 AND pass_id = $2 AND scanned_at = $3",
                 key
@@ -447,7 +434,7 @@ public struct AppointmentRepository: Sendable {
                 )
             }
         }
-        @Sendable func record(_ db: any SQLExecutor, _ status: String, _ code: String?, _ number: Int?) async throws {
+        @Sendable func record(_ db: Repositories, _ status: String, _ code: String?, _ number: Int?) async throws {
             try await db.execute(
                 """
                 INSERT INTO offline_scans (kiosk_account, pass_id, scanned_at, status, code, queue_number, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -456,23 +443,27 @@ public struct AppointmentRepository: Sendable {
             )
         }
         do {
-            return try await database.write { db in
+            return try await db.write { db in
                 if let answer = try await stored(db) { return answer }
-                let outcome = try await Self.checkIn(db, pass, by: kioskAccount, at: scannedAt, now: now, offline: true)
+                let outcome = try await db.appointments.checkIn(pass, by: kioskAccount, at: scannedAt, now: now, offline: true)
                 let (status, code) = judge(outcome)
                 var number: Int?
                 if case .checkedIn(let appointment) = outcome { number = appointment.queueNumber }
                 try await record(db, status, code, number)
-                return OfflineResult(status: status, code: code, queueNumber: number, duplicate: false)
+                let result = OfflineResult(status: status, code: code, queueNumber: number, duplicate: false)
+                try await db.audit.append(audit(result))
+                return result
             }
         } catch DatabaseError.uniqueViolation {
             // Either the same upload twice at once (the other one recorded it), or reviving a
             // released booking of a patient who has booked again that day (one active booking).
-            if let answer = try await database.read({ db in try await stored(db) }) { return answer }
-            return try await database.write { db in
+            if let answer = try await db.read({ db in try await stored(db) }) { return answer }
+            return try await db.write { db in
                 if let answer = try await stored(db) { return answer }
                 try await record(db, "rejected", "pass_superseded", nil)
-                return OfflineResult(status: "rejected", code: "pass_superseded", queueNumber: nil, duplicate: false)
+                let result = OfflineResult(status: "rejected", code: "pass_superseded", queueNumber: nil, duplicate: false)
+                try await db.audit.append(audit(result))
+                return result
             }
         }
     }
@@ -482,7 +473,7 @@ public struct AppointmentRepository: Sendable {
     /// Today's checked-in patients of a site, by queue number; names come sealed and are
     /// opened by the caller (who masks them).
     public func queue(siteId: Int, date: Day) async throws -> [(Appointment, sealedName: String?, reasons: String)] {
-        try await database.query(
+        try await db.query(
             """
             SELECT \(Self.selectList), acc.name_cipher, p.reasons
             FROM appointments a JOIN sites s ON s.id = a.site_id JOIN prechecks p ON p.id = a.precheck_id
@@ -510,8 +501,8 @@ public struct AppointmentRepository: Sendable {
     }
 
     public func grade(appointmentId: Int, grade: PatientGrade, note: String?, by doctor: Int, now: Int64) async throws -> GradingOutcome {
-        try await database.write { db in
-            guard var appointment = try await Self.appointment(db, id: appointmentId) else { return .notFound }
+        try await db.write { db in
+            guard var appointment = try await db.appointments.appointment(id: appointmentId) else { return .notFound }
             guard appointment.status == .checkedIn else { return .notCheckedIn }
             try await db.execute(
                 "INSERT INTO gradings (appointment_id, grade, routing, note, graded_by, graded_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -522,17 +513,13 @@ public struct AppointmentRepository: Sendable {
             )
             try await db.execute("UPDATE appointments SET grade = $1 WHERE id = $2", [.text(grade.rawValue), .integer(Int64(appointmentId))])
             appointment.grade = grade
-            let message = try await Self.notify(db, appointment, kind: "grading", title: "诊疗分级结果 Your grading", body: grade.advice, now: now)
-            try await SyncLog.put(db, [Self.record(appointment), message], now: now)
-            return .graded(appointment, try await Self.gradings(db, appointmentId: appointmentId))
+            let message = try await db.appointments.notify(appointment, kind: "grading", title: "诊疗分级结果 Your grading", body: grade.advice, now: now)
+            try await db.sync.put([Self.record(appointment), message], now: now)
+            return .graded(appointment, try await db.appointments.gradings(appointmentId: appointmentId))
         }
     }
 
     public func gradings(appointmentId: Int) async throws -> [Grading] {
-        try await database.read { db in try await Self.gradings(db, appointmentId: appointmentId) }
-    }
-
-    static func gradings(_ db: any SQLExecutor, appointmentId: Int) async throws -> [Grading] {
         try await db.query(
             "SELECT grade, routing, note, graded_by, graded_at FROM gradings WHERE appointment_id = $1 ORDER BY id",
             [.integer(Int64(appointmentId))]
@@ -589,14 +576,13 @@ public struct AppointmentRepository: Sendable {
     }
 
     /// The patient's message about an appointment, stored now; its record goes with the others.
-    static func notify(
-        _ db: any SQLExecutor,
+    func notify(
         _ appointment: Appointment,
         kind: String,
         title: String,
         body: String,
         now: Int64
     ) async throws -> SyncLog.Put {
-        try await NotificationRepository.insert(db, patientId: appointment.patientId, kind: kind, title: title, body: body, now: now).record
+        try await db.notifications.insert(patientId: appointment.patientId, kind: kind, title: title, body: body, now: now).record
     }
 }

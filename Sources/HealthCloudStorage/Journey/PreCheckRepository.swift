@@ -3,11 +3,7 @@ import HealthCloudDomain
 
 /// Answered pre-checks with the triage they got; synced to the patient as `prechecks`.
 public struct PreCheckRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     /// How long a pre-check may back a booking.
     public static let validity: Int64 = 24 * 3600
@@ -56,64 +52,58 @@ public struct PreCheckRepository: Sendable {
         }
     }
 
-    public func insert(_ new: NewPreCheck, now: Int64) async throws -> PreCheck {
-        try await database.write { db in try await Self.insert(db, new, now: now) }
-    }
-
     /// Stores a pre-check and its sync record in the caller's transaction.
-    public static func insert(_ db: any SQLExecutor, _ new: NewPreCheck, now: Int64) async throws -> PreCheck {
-        let answers = String(decoding: try ReportRepository.canonicalEncoder.encode(new.answers), as: UTF8.self)
-        let reasons = String(decoding: try ReportRepository.canonicalEncoder.encode(new.outcome.reasons), as: UTF8.self)
-        guard
-            let row = try await db.first(
-                """
-                INSERT INTO prechecks (patient_id, questionnaire_version, rule_table_version, answers, level, reasons, advice, latitude, longitude, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
-                """,
-                [
-                    .integer(Int64(new.patientId)), .integer(Int64(new.questionnaireVersion)), .integer(Int64(new.ruleTableVersion)), .text(answers),
-                    .text(new.outcome.level.rawValue), .text(reasons), .text(new.outcome.advice),
-                    SQLValue(new.latitude, SQLValue.real), SQLValue(new.longitude, SQLValue.real), .integer(now),
-                ]
+    public func insert(_ new: NewPreCheck, now: Int64) async throws -> PreCheck {
+        try await db.write { db in
+            let answers = String(decoding: try ReportRepository.canonicalEncoder.encode(new.answers), as: UTF8.self)
+            let reasons = String(decoding: try ReportRepository.canonicalEncoder.encode(new.outcome.reasons), as: UTF8.self)
+            guard
+                let row = try await db.first(
+                    """
+                    INSERT INTO prechecks (patient_id, questionnaire_version, rule_table_version, answers, level, reasons, advice, latitude, longitude, created_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id
+                    """,
+                    [
+                        .integer(Int64(new.patientId)), .integer(Int64(new.questionnaireVersion)), .integer(Int64(new.ruleTableVersion)),
+                        .text(answers),
+                        .text(new.outcome.level.rawValue), .text(reasons), .text(new.outcome.advice),
+                        SQLValue(new.latitude, SQLValue.real), SQLValue(new.longitude, SQLValue.real), .integer(now),
+                    ]
+                )
+            else { throw DatabaseError.engine("no id returned") }
+            let precheck = PreCheck(
+                id: try row.int("id"),
+                patientId: new.patientId,
+                questionnaireVersion: new.questionnaireVersion,
+                ruleTableVersion: new.ruleTableVersion,
+                answers: new.answers,
+                level: new.outcome.level,
+                reasons: new.outcome.reasons,
+                advice: new.outcome.advice,
+                latitude: new.latitude,
+                longitude: new.longitude,
+                createdAt: now
             )
-        else { throw DatabaseError.engine("no id returned") }
-        let precheck = PreCheck(
-            id: try row.int("id"),
-            patientId: new.patientId,
-            questionnaireVersion: new.questionnaireVersion,
-            ruleTableVersion: new.ruleTableVersion,
-            answers: new.answers,
-            level: new.outcome.level,
-            reasons: new.outcome.reasons,
-            advice: new.outcome.advice,
-            latitude: new.latitude,
-            longitude: new.longitude,
-            createdAt: now
-        )
-        try await SyncLog.put(
-            db,
-            collection: "prechecks",
-            id: String(precheck.id),
-            audience: .patient(new.patientId),
-            data: .object([
-                "questionnaireVersion": .integer(Int64(precheck.questionnaireVersion)),
-                "ruleTableVersion": .integer(Int64(precheck.ruleTableVersion)),
-                "answers": .object(precheck.answers.mapValues(\.decimalsAsStrings)),
-                "level": .string(precheck.level.rawValue),
-                "reasons": .array(precheck.reasons.map { .object(["rule": .string($0.rule), "text": .string($0.text)]) }),
-                "advice": .string(precheck.advice),
-                "createdAt": .integer(now), "validUntil": .integer(precheck.validUntil),
-            ]),
-            now: now
-        )
-        return precheck
+            try await db.sync.put(
+                collection: "prechecks",
+                id: String(precheck.id),
+                audience: .patient(new.patientId),
+                data: .object([
+                    "questionnaireVersion": .integer(Int64(precheck.questionnaireVersion)),
+                    "ruleTableVersion": .integer(Int64(precheck.ruleTableVersion)),
+                    "answers": .object(precheck.answers.mapValues(\.decimalsAsStrings)),
+                    "level": .string(precheck.level.rawValue),
+                    "reasons": .array(precheck.reasons.map { .object(["rule": .string($0.rule), "text": .string($0.text)]) }),
+                    "advice": .string(precheck.advice),
+                    "createdAt": .integer(now), "validUntil": .integer(precheck.validUntil),
+                ]),
+                now: now
+            )
+            return precheck
+        }
     }
 
     public func precheck(id: Int) async throws -> PreCheck? {
-        try await database.read { db in try await Self.precheck(db, id: id) }
-    }
-
-    static func precheck(_ db: any SQLExecutor, id: Int) async throws -> PreCheck? {
         guard
             let row = try await db.first(
                 """

@@ -2,11 +2,7 @@ import HealthCloudDomain
 
 /// Fever clinics and sentinels as patients see them: where, when open, how full.
 public struct SiteRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     public struct SiteInfo: Sendable, Hashable {
         public var id: Int
@@ -56,11 +52,11 @@ public struct SiteRepository: Sendable {
             predicates.append("c.district_code = $\(binds.count)")
         }
         let filter = predicates.isEmpty ? "" : " WHERE " + predicates.joined(separator: " AND ")
-        return try await database.query("SELECT \(Self.siteColumns)\(filter) ORDER BY s.id", binds).map(Self.siteInfo)
+        return try await db.query("SELECT \(Self.siteColumns)\(filter) ORDER BY s.id", binds).map(Self.siteInfo)
     }
 
     public func site(id: Int) async throws -> SiteInfo? {
-        try await database.first("SELECT \(Self.siteColumns) WHERE s.id = $1", [.integer(Int64(id))]).map(Self.siteInfo)
+        try await db.first("SELECT \(Self.siteColumns) WHERE s.id = $1", [.integer(Int64(id))]).map(Self.siteInfo)
     }
 
     public struct Slot: Sendable, Hashable {
@@ -82,7 +78,7 @@ public struct SiteRepository: Sendable {
         let labels = Dictionary(uniqueKeysWithValues: windows.map { ($0.startsAt, ($0.start, $0.end)) })
         var rows = try await slotRows(siteId: site.id, day: day)
         if rows.count < windows.count {
-            try await database.write { db in
+            try await db.write { db in
                 for window in windows {
                     try await db.execute(
                         """
@@ -116,7 +112,7 @@ public struct SiteRepository: Sendable {
     }
 
     private func slotRows(siteId: Int, day: Day) async throws -> [SQLRow] {
-        try await database.query(
+        try await db.query(
             "SELECT id, starts_at, ends_at, capacity, booked FROM slots WHERE site_id = $1 AND date = $2 ORDER BY starts_at",
             [.integer(Int64(siteId)), .text(day.description)]
         )
@@ -126,7 +122,7 @@ public struct SiteRepository: Sendable {
     /// what is booked in them (windows nobody asked for yet are wholly free).
     public func freePlaces(of sites: [SiteInfo], on day: Day, now: Int64) async throws -> [Int: Int] {
         var booked: [Int: [Int64: Int]] = [:]
-        for row in try await database.query(
+        for row in try await db.query(
             "SELECT site_id, starts_at, booked FROM slots WHERE date = $1 AND ends_at > $2 AND booked > 0",
             [.text(day.description), .integer(now)]
         ) {
@@ -153,7 +149,7 @@ public struct SiteRepository: Sendable {
     /// Each campus's fever-clinic queue from its latest report of the last week.
     public func latestFeverFigures(onOrBefore day: Day) async throws -> [Int: FeverFigures] {
         var latest: [Int: FeverFigures] = [:]
-        for row in try await database.query(
+        for row in try await db.query(
             """
             SELECT campus_id, report_date, \(ReportColumns.column(for: "feverClinic.waitingPatients")) AS waiting,
                    \(ReportColumns.column(for: "feverClinic.avgWaitMinutes")) AS wait

@@ -3,11 +3,7 @@ import HealthCloudDomain
 /// Messages to a patient (welcome, reminders, check-in confirmations, grading advice), synced to
 /// the patient's devices as the `notifications` collection.
 public struct NotificationRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     public struct Notification: Sendable, Equatable {
         public var id: Int
@@ -21,16 +17,17 @@ public struct NotificationRepository: Sendable {
 
     /// Creates a notification in the caller's transaction; returns its id.
     @discardableResult
-    public static func create(_ db: any SQLExecutor, patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> Int {
-        let (id, record) = try await insert(db, patientId: patientId, kind: kind, title: title, body: body, now: now)
-        try await SyncLog.put(db, [record], now: now)
-        return id
+    public func create(patientId: Int, kind: String, title: String, body: String, now: Int64) async throws -> Int {
+        try await db.write { db in
+            let (id, record) = try await db.notifications.insert(patientId: patientId, kind: kind, title: title, body: body, now: now)
+            try await db.sync.put([record], now: now)
+            return id
+        }
     }
 
     /// Stores a notification in the caller's transaction and returns its sync record, for the
     /// caller to write with its own records (one move of the version counter for all).
-    public static func insert(
-        _ db: any SQLExecutor,
+    public func insert(
         patientId: Int,
         kind: String,
         title: String,
@@ -46,7 +43,7 @@ public struct NotificationRepository: Sendable {
             )
         else { throw DatabaseError.engine("no id returned") }
         let id = try row.int("id")
-        return (id, record(Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil)))
+        return (id, Self.record(Notification(id: id, patientId: patientId, kind: kind, title: title, body: body, createdAt: now, readAt: nil)))
     }
 
     public enum ReadOutcome: Sendable, Equatable {
@@ -56,37 +53,38 @@ public struct NotificationRepository: Sendable {
     }
 
     /// The patient read it (idempotent: a second mark changes nothing).
-    public static func markRead(_ db: any SQLExecutor, id: Int, patientId: Int, now: Int64) async throws -> ReadOutcome {
-        guard
-            let row = try await db.first(
-                "SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
-                [.integer(Int64(id)), .integer(Int64(patientId))]
+    public func markRead(id: Int, patientId: Int, now: Int64) async throws -> ReadOutcome {
+        try await db.write { db in
+            guard
+                let row = try await db.first(
+                    "SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE id = $1 AND patient_id = $2",
+                    [.integer(Int64(id)), .integer(Int64(patientId))]
+                )
+            else { return .notFound }
+            guard try row.optionalInt("read_at") == nil,
+                try await db.first(
+                    "UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL RETURNING id",
+                    [.integer(now), .integer(Int64(id))]
+                ) != nil
+            else { return .alreadyRead }
+            try await db.notifications.publish(
+                Notification(
+                    id: id,
+                    patientId: patientId,
+                    kind: try row.string("kind"),
+                    title: try row.string("title"),
+                    body: try row.string("body"),
+                    createdAt: try row.int64("created_at"),
+                    readAt: now
+                ),
+                now: now
             )
-        else { return .notFound }
-        guard try row.optionalInt("read_at") == nil,
-            try await db.first(
-                "UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL RETURNING id",
-                [.integer(now), .integer(Int64(id))]
-            ) != nil
-        else { return .alreadyRead }
-        try await publish(
-            db,
-            Notification(
-                id: id,
-                patientId: patientId,
-                kind: try row.string("kind"),
-                title: try row.string("title"),
-                body: try row.string("body"),
-                createdAt: try row.int64("created_at"),
-                readAt: now
-            ),
-            now: now
-        )
-        return .marked
+            return .marked
+        }
     }
 
-    static func publish(_ db: any SQLExecutor, _ notification: Notification, now: Int64) async throws {
-        try await SyncLog.put(db, [record(notification)], now: now)
+    func publish(_ notification: Notification, now: Int64) async throws {
+        try await db.sync.put([Self.record(notification)], now: now)
     }
 
     static func record(_ notification: Notification) -> SyncLog.Put {
@@ -103,7 +101,7 @@ public struct NotificationRepository: Sendable {
     }
 
     public func list(patientId: Int) async throws -> [Notification] {
-        try await database.query(
+        try await db.query(
             "SELECT id, patient_id, kind, title, body, created_at, read_at FROM notifications WHERE patient_id = $1 ORDER BY id",
             [.integer(Int64(patientId))]
         ).map {

@@ -73,14 +73,10 @@ public struct OrganisationCounts: Sendable, Equatable {
 }
 
 public struct SQLOrganisationRepository: OrganisationReading, OrganisationWriting {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     public func districtSummaries() async throws -> [DistrictSummary] {
-        let rows = try await database.query(
+        let rows = try await db.query(
             """
             SELECT d.code, d.name, d.name_en, d.population,
                    (SELECT COUNT(*) FROM institutions i WHERE i.district_code = d.code) AS institution_count,
@@ -100,12 +96,12 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func district(code: String) async throws -> District? {
-        try await database.query("SELECT code, name, name_en, population FROM districts WHERE code = $1", [.text(code)])
+        try await db.query("SELECT code, name, name_en, population FROM districts WHERE code = $1", [.text(code)])
             .first.map(Self.district)
     }
 
     public func institutions(districtCode: String?) async throws -> [Institution] {
-        try await database.read { db in
+        try await db.read { db in
             let filter = districtCode == nil ? "" : "WHERE i.district_code = $1"
             let binds: [SQLValue] = districtCode.map { [.text($0)] } ?? []
             let institutionRows = try await db.query(
@@ -135,7 +131,7 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func campus(id: Int) async throws -> Campus? {
-        try await database.read { db in
+        try await db.read { db in
             guard
                 let row = try await db.first(
                     """
@@ -181,15 +177,15 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
         case .city:
             return .city
         case .district(let code):
-            return try await database.first("SELECT code FROM districts WHERE code = $1", [.text(code)]).map { _ in ScopePath(districtCode: code) }
+            return try await db.first("SELECT code FROM districts WHERE code = $1", [.text(code)]).map { _ in ScopePath(districtCode: code) }
         case .institution(let id):
-            return try await database.first("SELECT district_code FROM institutions WHERE id = $1", [.integer(Int64(id))])
+            return try await db.first("SELECT district_code FROM institutions WHERE id = $1", [.integer(Int64(id))])
                 .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: id) }
         case .campus(let id):
-            return try await database.first("SELECT district_code, institution_id FROM campuses WHERE id = $1", [.integer(Int64(id))])
+            return try await db.first("SELECT district_code, institution_id FROM campuses WHERE id = $1", [.integer(Int64(id))])
                 .map { ScopePath(districtCode: try $0.string("district_code"), institutionId: try $0.int("institution_id"), campusId: id) }
         case .site(let id):
-            return try await database.first(
+            return try await db.first(
                 """
                 SELECT c.district_code, c.institution_id, c.id AS campus_id FROM sites s JOIN campuses c ON c.id = s.campus_id WHERE s.id = $1
                 """,
@@ -209,7 +205,7 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func upsert(districts: [District]) async throws {
-        try await database.write { db in
+        try await db.write { db in
             for district in districts {
                 try await db.execute(
                     """
@@ -223,7 +219,7 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func insert(_ institution: NewInstitution) async throws -> (institutionId: Int, campusIds: [Int]) {
-        try await database.write { db in
+        try await db.write { db in
             guard
                 let row = try await db.first(
                     "INSERT INTO institutions (name, level, kind, district_code) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -259,7 +255,7 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func counts() async throws -> OrganisationCounts {
-        try await database.read { db in
+        try await db.read { db in
             OrganisationCounts(
                 districts: try await db.scalarInt("SELECT COUNT(*) FROM districts"),
                 institutions: try await db.scalarInt("SELECT COUNT(*) FROM institutions"),

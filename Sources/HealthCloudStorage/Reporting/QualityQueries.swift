@@ -3,11 +3,7 @@ import HealthCloudDomain
 /// Completeness, timeliness and open findings for a scope (DHIS2's data-set reports): what
 /// each level sees of its own campuses' reporting.
 public struct QualityQueries: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     public struct MissingCampus: Sendable, Codable, Equatable {
         public var campusId: Int
@@ -45,7 +41,7 @@ public struct QualityQueries: Sendable {
     }
 
     public func summary(scope: Scope, date: Day) async throws -> Summary {
-        try await database.read { db in
+        try await db.read { db in
             let (where1, binds1) = Self.filter(scope, firstBind: 1)
             let expected = try await db.scalarInt("SELECT COUNT(*) FROM campuses c WHERE \(where1)", binds1)
             let (where2, binds2) = Self.filter(scope, firstBind: 2)
@@ -110,7 +106,7 @@ public struct QualityQueries: Sendable {
     /// page with `before` (the last id seen).
     public func findings(scope: Scope, from: Day, to: Day, before: Int?, limit: Int) async throws -> [OpenFinding] {
         let (filter, binds) = Self.filter(scope, firstBind: 5)
-        return try await database.query(
+        return try await db.query(
             """
             SELECT f.id, f.campus_id, f.report_date, f.version, f.rule, f.severity, f.field, f.message
             FROM qc_findings f JOIN campuses c ON c.id = f.campus_id

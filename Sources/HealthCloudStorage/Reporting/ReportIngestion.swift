@@ -51,31 +51,22 @@ public enum IngestionResult: Sendable, Equatable {
 /// Judges and stores reports. Nothing accepted is ever overwritten in place: a correction
 /// is a new version; the earlier ones are kept.
 public struct ReportIngestion: Sendable {
-    let reports: ReportRepository
-    let warnings: WarningRepository
-
-    public init(reports: ReportRepository, warnings: WarningRepository) {
-        self.reports = reports
-        self.warnings = warnings
-    }
+    let db: Repositories
+    var reports: ReportRepository { db.reports }
+    var warnings: WarningRepository { db.warnings }
 
     /// Judges `submissions` in day order (so a backfill's earlier days are the history of
     /// its later ones) and stores the outcomes; returns one result per submission, in order.
     /// `now`: when warning changes are stamped (default: the latest submission time).
-    /// `also`: runs inside the transaction that stores the outcomes, with them (exactly-once
-    /// bookkeeping of a sync mutation).
-    public func ingest(
-        _ submissions: [ReportSubmission],
-        today: Day,
-        now: Int64? = nil,
-        also: (@Sendable ([IngestionResult], any SQLExecutor) async throws -> Void)? = nil
-    ) async throws -> [IngestionResult] {
+    /// Bound to a transaction (`database.write { tx in tx.ingestion… }`), the outcomes commit
+    /// with whatever else the caller writes there (its audit row, a mutation's record).
+    public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil) async throws -> [IngestionResult] {
         guard !submissions.isEmpty else { return [] }
         let table = try await reports.ruleTable()
         let catalogItems = try await reports.catalog()
         var catalog: [CatalogKind: Set<String>] = [:]
         for item in catalogItems { catalog[item.kind, default: []].insert(item.code) }
-        let knownCampuses = Set(try await reports.database.query("SELECT id FROM campuses", []).map { try $0.int("id") })
+        let knownCampuses = Set(try await reports.db.query("SELECT id FROM campuses", []).map { try $0.int("id") })
 
         var window = 1
         for rule in table.rules { if case .outlier(_, let days, _) = rule.check { window = max(window, days) } }
@@ -90,7 +81,7 @@ public struct ReportIngestion: Sendable {
         var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
         // The highest version of every campus-day in the batch's range, in one query.
         var nextVersion: [String: Int] = [:]
-        for row in try await reports.database.query(
+        for row in try await reports.db.query(
             """
             SELECT campus_id, report_date, MAX(version) AS v FROM report_versions
             WHERE report_date >= $1 AND report_date <= $2 GROUP BY campus_id, report_date
@@ -205,11 +196,7 @@ public struct ReportIngestion: Sendable {
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
         let outcomes = results.map { $0! }
-        var inTransaction: (@Sendable (any SQLExecutor) async throws -> Void)?
-        if let also {
-            inTransaction = { db in try await also(outcomes, db) }
-        }
-        try await reports.apply(writes, also: inTransaction)
+        try await reports.apply(writes)
         try await evaluateWarnings(after: writes, history: history, today: today, now: now)
         return outcomes
     }

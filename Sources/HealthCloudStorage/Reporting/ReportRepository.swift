@@ -3,16 +3,12 @@ import HealthCloudDomain
 
 /// Reports, their versions, quality findings, the catalog and the rule table.
 public struct ReportRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     // MARK: Catalog and rules
 
     public func catalog() async throws -> [CatalogItem] {
-        try await database.query("SELECT code, kind, name, unit FROM catalog_items WHERE active = 1 ORDER BY kind, code", []).map { row in
+        try await db.query("SELECT code, kind, name, unit FROM catalog_items WHERE active = 1 ORDER BY kind, code", []).map { row in
             CatalogItem(
                 code: try row.string("code"),
                 kind: CatalogKind(rawValue: try row.string("kind")) ?? .drug,
@@ -23,7 +19,7 @@ public struct ReportRepository: Sendable {
     }
 
     public func upsertCatalog(_ items: [CatalogItem]) async throws {
-        try await database.write { db in
+        try await db.write { db in
             for item in items {
                 try await db.execute(
                     """
@@ -38,7 +34,7 @@ public struct ReportRepository: Sendable {
 
     /// The newest saved rule table, or the standard one.
     public func ruleTable() async throws -> QualityRuleTable {
-        guard let row = try await database.first("SELECT body FROM qc_rule_tables ORDER BY version DESC LIMIT 1", []) else {
+        guard let row = try await db.first("SELECT body FROM qc_rule_tables ORDER BY version DESC LIMIT 1", []) else {
             return .standard
         }
         return try JSONDecoder().decode(QualityRuleTable.self, from: Data(try row.string("body").utf8))
@@ -46,7 +42,7 @@ public struct ReportRepository: Sendable {
 
     /// Saves a new version of the table (versions are kept); returns its version number.
     public func saveRuleTable(_ table: QualityRuleTable, by account: Int?, now: Int64) async throws -> Int {
-        try await database.write { db in
+        try await db.write { db in
             let next = try await db.scalarInt("SELECT COALESCE(MAX(version), 1) + 1 AS v FROM qc_rule_tables")
             var saved = table
             saved.version = next
@@ -75,7 +71,7 @@ public struct ReportRepository: Sendable {
         + ReportColumns.all.map(\.column).joined(separator: ", ") + ", drugs, materials"
 
     public func current(campusId: Int, date: Day) async throws -> Current? {
-        try await database.first(
+        try await db.first(
             "SELECT \(Self.selectColumns) FROM reports WHERE campus_id = $1 AND report_date = $2",
             [.integer(Int64(campusId)), .text(date.description)]
         ).map(Self.current)
@@ -86,7 +82,7 @@ public struct ReportRepository: Sendable {
     /// the stock rule reads only the day before each report). Nil: every day's.
     public func history(campusIds: Set<Int>?, from: Day, to: Day, stockDays: Set<Day>? = nil) async throws -> [Int: [Day: DailyReport]] {
         var result: [Int: [Day: DailyReport]] = [:]
-        let rows = try await database.query(
+        let rows = try await db.query(
             "SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2",
             [.text(from.description), .text(to.description)]
         )
@@ -142,7 +138,7 @@ public struct ReportRepository: Sendable {
     }
 
     public func versions(campusId: Int, date: Day) async throws -> [VersionInfo] {
-        try await database.query(
+        try await db.query(
             """
             SELECT version, state, status, submitted_at, submitted_by, correction_reason, decided_by, findings
             FROM report_versions WHERE campus_id = $1 AND report_date = $2 ORDER BY version
@@ -164,7 +160,7 @@ public struct ReportRepository: Sendable {
 
     public func payload(campusId: Int, date: Day, version: Int) async throws -> JSONValue? {
         guard
-            let row = try await database.first(
+            let row = try await db.first(
                 "SELECT payload FROM report_versions WHERE campus_id = $1 AND report_date = $2 AND version = $3",
                 [.integer(Int64(campusId)), .text(date.description), .integer(Int64(version))]
             )
@@ -199,13 +195,12 @@ public struct ReportRepository: Sendable {
         return encoder
     }
 
-    /// Stores the writes in one transaction; `also` runs in it last (a sync mutation records
-    /// its result together with its effects).
-    func apply(_ writes: [Write], also: (@Sendable (any SQLExecutor) async throws -> Void)? = nil) async throws {
-        guard !writes.isEmpty || also != nil else { return }
+    /// Stores the writes in one transaction (the caller's, when bound to one).
+    func apply(_ writes: [Write]) async throws {
+        guard !writes.isEmpty else { return }
         let encoder = Self.canonicalEncoder
-        try await database.write { db in
-            let districtOf = try await Self.districts(db)
+        try await db.write { db in
+            let districtOf = try await db.reports.districts()
             var currentRows: [[SQLValue]] = []
             for write in writes {
                 let findings = String(decoding: try encoder.encode(write.findings), as: UTF8.self)
@@ -221,12 +216,12 @@ public struct ReportRepository: Sendable {
                     )
                     continue
                 case .pending:
-                    try await insertVersion(db, write, state: "pending_approval", findings: findings)
+                    try await db.reports.insertVersion(write, state: "pending_approval", findings: findings)
                     continue
                 case .accept:
-                    if write.version > 1 { try await retireCurrent(db, write) }
-                    try await insertVersion(db, write, state: "current", findings: findings)
-                    try await insertWarnings(db, write, district: districtOf[write.campusId] ?? "")
+                    if write.version > 1 { try await db.reports.retireCurrent(write) }
+                    try await db.reports.insertVersion(write, state: "current", findings: findings)
+                    try await db.reports.insertWarnings(write, district: districtOf[write.campusId] ?? "")
                     currentRows.append(try currentRow(write, encoder: encoder))
                 }
             }
@@ -234,17 +229,15 @@ public struct ReportRepository: Sendable {
             // only once on PostgreSQL, so the last version of each campus-day wins here.
             var latest: [String: Int] = [:]
             for (index, row) in currentRows.enumerated() { latest["\(row[0])/\(row[1])"] = index }
-            try await upsertCurrent(
-                db,
+            try await db.reports.upsertCurrent(
                 currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] }
             )
             // Every rollup the accepted versions touch, in the same transaction.
-            try await FiguresRepository.refreshRollups(db, dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
-            try await also?(db)
+            try await db.figures.refreshRollups(dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
         }
     }
 
-    static func districts(_ db: any SQLExecutor) async throws -> [Int: String] {
+    func districts() async throws -> [Int: String] {
         var districtOf: [Int: String] = [:]
         for row in try await db.query("SELECT id, district_code FROM campuses") { districtOf[try row.int("id")] = try row.string("district_code") }
         return districtOf
@@ -252,17 +245,17 @@ public struct ReportRepository: Sendable {
 
     /// The current version of the campus-day becomes superseded and its open findings go
     /// (from the reporters' devices too).
-    private func retireCurrent(_ db: any SQLExecutor, _ write: Write) async throws {
+    private func retireCurrent(_ write: Write) async throws {
         let key: [SQLValue] = [.integer(Int64(write.campusId)), .text(write.date.description)]
         try await db.execute("UPDATE report_versions SET state = 'superseded' WHERE campus_id = $1 AND report_date = $2 AND state = 'current'", key)
         for row in try await db.query("DELETE FROM qc_findings WHERE campus_id = $1 AND report_date = $2 RETURNING id", key) {
-            try await SyncLog.remove(db, collection: "qcFindings", id: String(try row.int("id")), now: write.submittedAt)
+            try await db.sync.remove(collection: "qcFindings", id: String(try row.int("id")), now: write.submittedAt)
         }
     }
 
     /// The warnings of a version that became current: the open findings of its campus-day,
     /// synced to the reporters of the campus (collection `qcFindings`).
-    private func insertWarnings(_ db: any SQLExecutor, _ write: Write, district: String) async throws {
+    private func insertWarnings(_ write: Write, district: String) async throws {
         for finding in write.findings where finding.severity == .warning {
             guard
                 let row = try await db.first(
@@ -276,8 +269,7 @@ public struct ReportRepository: Sendable {
                     ]
                 )
             else { continue }
-            try await SyncLog.put(
-                db,
+            try await db.sync.put(
                 collection: "qcFindings",
                 id: String(try row.int("id")),
                 audience: SyncAudience(role: "reporter", path: "city/\(district)/\(write.campusId)"),
@@ -292,7 +284,7 @@ public struct ReportRepository: Sendable {
         }
     }
 
-    private func insertVersion(_ db: any SQLExecutor, _ write: Write, state: String, findings: String) async throws {
+    private func insertVersion(_ write: Write, state: String, findings: String) async throws {
         try await db.execute(
             """
             INSERT INTO report_versions (campus_id, report_date, version, state, status, payload, findings, submitted_at, submitted_by, correction_reason)
@@ -319,7 +311,7 @@ public struct ReportRepository: Sendable {
     }
 
     /// Many rows per statement: the backfill of two years is hundreds of thousands of rows.
-    private func upsertCurrent(_ db: any SQLExecutor, _ rows: [[SQLValue]]) async throws {
+    private func upsertCurrent(_ rows: [[SQLValue]]) async throws {
         guard let width = rows.first?.count else { return }
         let columns = Self.selectColumns
         let updates = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -357,7 +349,7 @@ public struct ReportRepository: Sendable {
     }
 
     func decide(campusId: Int, date: Day, version: Int, approve: Bool, by account: Int, now: Int64) async throws -> DecisionOutcome {
-        try await database.write { db in
+        try await db.write { db in
             guard
                 let row = try await db.first(
                     """
@@ -409,19 +401,19 @@ public struct ReportRepository: Sendable {
     /// Makes an approved pending version current (its row already exists).
     func promote(_ write: Write, firstSubmittedAt: Int64, late: Bool, report: DailyReport) async throws {
         let encoder = Self.canonicalEncoder
-        try await database.write { db in
-            try await retireCurrent(db, write)
+        try await db.write { db in
+            try await db.reports.retireCurrent(write)
             try await db.execute(
                 "UPDATE report_versions SET state = 'current' WHERE campus_id = $1 AND report_date = $2 AND version = $3",
                 [.integer(Int64(write.campusId)), .text(write.date.description), .integer(Int64(write.version))]
             )
-            try await insertWarnings(db, write, district: try await Self.districts(db)[write.campusId] ?? "")
+            try await db.reports.insertWarnings(write, district: try await db.reports.districts()[write.campusId] ?? "")
             var promoted = write
             promoted.report = report
             promoted.firstSubmittedAt = firstSubmittedAt
             promoted.late = late
-            try await upsertCurrent(db, [try currentRow(promoted, encoder: encoder)])
-            try await FiguresRepository.refreshRollups(db, dates: [write.date])
+            try await db.reports.upsertCurrent([try currentRow(promoted, encoder: encoder)])
+            try await db.figures.refreshRollups(dates: [write.date])
         }
     }
 }

@@ -29,7 +29,7 @@ public struct Migrator: Sendable {
 
     /// Applies the pending migrations and returns their versions.
     @discardableResult
-    public func migrate(_ database: any Database) async throws -> [Int] {
+    func migrate(_ database: any Database) async throws -> [Int] {
         try await database.write { db in
             try await db.execute(
                 """
@@ -68,7 +68,7 @@ public struct Migrator: Sendable {
     }
 
     /// Versions recorded as applied.
-    public func appliedVersions(_ database: any Database) async throws -> [Int] {
+    func appliedVersions(_ database: any Database) async throws -> [Int] {
         let rows = try await database.query("SELECT version FROM schema_migrations ORDER BY version", [])
         return try rows.map { try $0.int("version") }
     }

@@ -49,16 +49,12 @@ public struct SyncAudience: Sendable, Hashable, Comparable {
 /// global version of its last change. Features write records inside their own transactions
 /// (`put`, `remove`), so a record changes exactly when the domain row does.
 public struct SyncLog: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     /// The next version. The counter row is updated in the caller's transaction: a second
     /// writer waits for the first to commit (PostgreSQL row lock, SQLite's one writer), so
     /// versions become visible in order and a reader never skips one.
-    static func nextVersion(_ db: any SQLExecutor) async throws -> Int64 {
+    func nextVersion() async throws -> Int64 {
         // On PostgreSQL a trigger on the counter announces the change (delivered at commit to
         // every listening instance, once per transaction: same payload).
         guard let row = try await db.first("UPDATE sync_state SET last_version = last_version + 1 WHERE id = 1 RETURNING last_version") else {
@@ -70,12 +66,12 @@ public struct SyncLog: Sendable {
     static let notificationChannel = "healthcloud_sync"
 
     /// Whether changes are announced (PostgreSQL LISTEN/NOTIFY) rather than found by polling.
-    public var announcesChanges: Bool { database is PostgresDatabase }
+    public var announcesChanges: Bool { db.pool is PostgresDatabase }
 
     /// On PostgreSQL, calls `onChange` after every committed sync change, on any instance,
     /// until cancelled (it holds one pooled connection). Returns at once on SQLite.
     public func listen(_ onChange: @escaping @Sendable () async -> Void) async throws {
-        guard let postgres = database as? PostgresDatabase else { return }
+        guard let postgres = db.pool as? PostgresDatabase else { return }
         try await postgres.client.withConnection { connection in
             try await connection.listen(on: Self.notificationChannel) { notifications in
                 for try await _ in notifications { await onChange() }
@@ -85,15 +81,14 @@ public struct SyncLog: Sendable {
 
     /// A record's new state; returns its version.
     @discardableResult
-    public static func put(
-        _ db: any SQLExecutor,
+    public func put(
         collection: String,
         id: String,
         audience: SyncAudience,
         data: JSONValue,
         now: Int64
     ) async throws -> Int64 {
-        try await put(db, [Put(collection: collection, id: id, audience: audience, data: data)], now: now)
+        try await db.sync.put([Put(collection: collection, id: id, audience: audience, data: data)], now: now)
     }
 
     /// A record's new state, to be written with others of the same transaction.
@@ -116,75 +111,99 @@ public struct SyncLog: Sendable {
     /// row — which every sync writer waits for until it commits — is locked once, as late and as
     /// briefly as the engine allows: on PostgreSQL the counter moves in the statement that writes.
     @discardableResult
-    public static func put(_ db: any SQLExecutor, _ puts: [Put], now: Int64) async throws -> Int64 {
-        var seen: Set<String> = []
-        let records = puts.reversed().filter { seen.insert("\($0.collection)\u{0}\($0.id)").inserted }.reversed() as [Put]
-        guard !records.isEmpty else { return 0 }
-        // `(…)` rows of five placeholders from $3 and the record's rank.
-        var binds: [SQLValue] = []
-        var rows: [String] = []
-        for (index, record) in records.enumerated() {
-            let at = 3 + binds.count
-            binds += [
-                .text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
-                .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self)),
-            ]
-            rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
-        }
-        let count = Int64(records.count)
-        let upsert = """
-            ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
-                deleted = 0, data = excluded.data, updated_at = excluded.updated_at
-            """
-        if db.dialect == .postgresql {
-            let written = try await db.query(
+    public func put(_ puts: [Put], now: Int64) async throws -> Int64 {
+        try await db.write { db in
+            var seen: Set<String> = []
+            let records = puts.reversed().filter { seen.insert("\($0.collection)\u{0}\($0.id)").inserted }.reversed() as [Put]
+            guard !records.isEmpty else { return 0 }
+            // `(…)` rows of five placeholders from $3 and the record's rank.
+            var binds: [SQLValue] = []
+            var rows: [String] = []
+            for (index, record) in records.enumerated() {
+                let at = 3 + binds.count
+                binds += [
+                    .text(record.collection), .text(record.id), .text(record.audience.role), .text(record.audience.path),
+                    .text(String(decoding: try ReportRepository.canonicalEncoder.encode(record.data), as: UTF8.self)),
+                ]
+                rows.append("($\(at), $\(at + 1), $\(at + 2), $\(at + 3), $\(at + 4), \(index + 1))")
+            }
+            let count = Int64(records.count)
+            let upsert = """
+                ON CONFLICT (collection, record_id) DO UPDATE SET role = excluded.role, path = excluded.path, version = excluded.version,
+                    deleted = 0, data = excluded.data, updated_at = excluded.updated_at
                 """
-                WITH counter AS (UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version)
-                INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
-                SELECT v.collection, v.record_id, v.role, v.path, counter.last_version - $1 + v.n, 0, v.data, $2
-                FROM counter, (VALUES \(rows.joined(separator: ", "))) AS v (collection, record_id, role, path, data, n)
+            if db.dialect == .postgresql {
+                let written = try await db.query(
+                    """
+                    WITH counter AS (UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version)
+                    INSERT INTO sync_records (collection, record_id, role, path, version, deleted, data, updated_at)
+                    SELECT v.collection, v.record_id, v.role, v.path, counter.last_version - $1 + v.n, 0, v.data, $2
+                    FROM counter, (VALUES \(rows.joined(separator: ", "))) AS v (collection, record_id, role, path, data, n)
+                    \(upsert)
+                    RETURNING version
+                    """,
+                    [.integer(count), .integer(now)] + binds
+                )
+                guard let last = try written.map({ try $0.int64("version") }).max() else { throw DatabaseError.engine("sync_state has no row") }
+                return last
+            }
+            guard
+                let row = try await db.first(
+                    "UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
+                    [.integer(count)]
+                )
+            else {
+                throw DatabaseError.engine("sync_state has no row")
+            }
+            let last = try row.int64("last_version")
+            // SQLite reads VALUES columns as column1…; `WHERE true` keeps ON CONFLICT from parsing as a join clause.
+            try await db.execute(
+                """
+                INSERT INTO sync_records (collection, record_id, role, path, data, version, deleted, updated_at)
+                SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(rows.joined(separator: ", "))) WHERE true
                 \(upsert)
-                RETURNING version
                 """,
-                [.integer(count), .integer(now)] + binds
+                [.integer(last - count), .integer(now)] + binds
             )
-            guard let last = try written.map({ try $0.int64("version") }).max() else { throw DatabaseError.engine("sync_state has no row") }
             return last
         }
-        guard
-            let row = try await db.first(
-                "UPDATE sync_state SET last_version = last_version + $1 WHERE id = 1 RETURNING last_version",
-                [.integer(count)]
+    }
+
+    /// Writes the record only when its data or audience differs from what is stored (a record
+    /// refreshed on every read, like a leader's cockpit home); returns whether it wrote.
+    @discardableResult
+    public func putIfChanged(_ put: Put, now: Int64) async throws -> Bool {
+        let text = String(decoding: try ReportRepository.canonicalEncoder.encode(put.data), as: UTF8.self)
+        return try await db.write { db in
+            let stored = try await db.first(
+                "SELECT role, path, data FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
+                [.text(put.collection), .text(put.id)]
             )
-        else {
-            throw DatabaseError.engine("sync_state has no row")
+            if let stored, try stored.optionalString("data") == text, try stored.string("role") == put.audience.role,
+                try stored.string("path") == put.audience.path
+            {
+                return false
+            }
+            try await db.sync.put([put], now: now)
+            return true
         }
-        let last = try row.int64("last_version")
-        // SQLite reads VALUES columns as column1…; `WHERE true` keeps ON CONFLICT from parsing as a join clause.
-        try await db.execute(
-            """
-            INSERT INTO sync_records (collection, record_id, role, path, data, version, deleted, updated_at)
-            SELECT column1, column2, column3, column4, column5, $1 + column6, 0, $2 FROM (VALUES \(rows.joined(separator: ", "))) WHERE true
-            \(upsert)
-            """,
-            [.integer(last - count), .integer(now)] + binds
-        )
-        return last
     }
 
     /// A record is gone: a tombstone (kept for the horizon) replaces it. Nothing for a record never synced.
-    public static func remove(_ db: any SQLExecutor, collection: String, id: String, now: Int64) async throws {
-        guard
-            try await db.first(
-                "SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
-                [.text(collection), .text(id)]
-            ) != nil
-        else { return }
-        let version = try await nextVersion(db)
-        try await db.execute(
-            "UPDATE sync_records SET deleted = 1, data = NULL, version = $1, updated_at = $2 WHERE collection = $3 AND record_id = $4",
-            [.integer(version), .integer(now), .text(collection), .text(id)]
-        )
+    public func remove(collection: String, id: String, now: Int64) async throws {
+        try await db.write { db in
+            guard
+                try await db.first(
+                    "SELECT 1 AS present FROM sync_records WHERE collection = $1 AND record_id = $2 AND deleted = 0",
+                    [.text(collection), .text(id)]
+                ) != nil
+            else { return }
+            let version = try await db.sync.nextVersion()
+            try await db.execute(
+                "UPDATE sync_records SET deleted = 1, data = NULL, version = $1, updated_at = $2 WHERE collection = $3 AND record_id = $4",
+                [.integer(version), .integer(now), .text(collection), .text(id)]
+            )
+        }
     }
 
     /// A fractional number as records carry it (SPEC.md §5): a decimal string, no trailing zeros.
@@ -219,7 +238,7 @@ public struct SyncLog: Sendable {
 
     /// The counter, the highest purged tombstone and the history epoch (SPEC.md §2).
     public func state() async throws -> (lastVersion: Int64, purgedThrough: Int64, epoch: String) {
-        guard let row = try await database.first("SELECT last_version, purged_through, epoch FROM sync_state WHERE id = 1") else { return (0, 0, "") }
+        guard let row = try await db.first("SELECT last_version, purged_through, epoch FROM sync_state WHERE id = 1") else { return (0, 0, "") }
         return (try row.int64("last_version"), try row.int64("purged_through"), try row.string("epoch"))
     }
 
@@ -228,7 +247,7 @@ public struct SyncLog: Sendable {
     @discardableResult
     public func newEpoch() async throws -> String {
         let epoch = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        try await database.write { db in
+        try await db.write { db in
             try await db.execute("UPDATE sync_state SET epoch = $1 WHERE id = 1", [.text(epoch)])
         }
         return epoch
@@ -256,7 +275,7 @@ public struct SyncLog: Sendable {
                 predicates.append("(role = $\(binds.count - 2) AND (path = $\(binds.count - 1) OR path LIKE $\(binds.count)))")
             }
         }
-        let rows = try await database.query(
+        let rows = try await db.query(
             """
             SELECT collection, record_id, version, deleted, data FROM sync_records
             WHERE version > $1 AND version <= $2 AND (deleted = 0 OR version > $3) AND (\(predicates.joined(separator: " OR ")))
@@ -290,7 +309,7 @@ public struct SyncLog: Sendable {
     public func audiences(after: Int64, through: Int64) async throws -> Set<SyncAudience> {
         guard through > after else { return [] }
         return Set(
-            try await database.query(
+            try await db.query(
                 "SELECT DISTINCT role, path FROM sync_records WHERE version > $1 AND version <= $2",
                 [.integer(after), .integer(through)]
             )
@@ -302,7 +321,7 @@ public struct SyncLog: Sendable {
     /// purged are answered with a reset from then on. Returns how many were purged.
     @discardableResult
     public func purgeTombstones(before: Int64) async throws -> Int {
-        try await database.write { db in
+        try await db.write { db in
             let doomed = try await db.query("SELECT version FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
             guard let highest = try doomed.map({ try $0.int64("version") }).max() else { return 0 }
             try await db.execute("DELETE FROM sync_records WHERE deleted = 1 AND updated_at < $1", [.integer(before)])
@@ -324,7 +343,7 @@ public struct SyncLog: Sendable {
     }
 
     public func lastMutationId(clientId: String, accountId: Int) async throws -> Int64 {
-        try await database.first(
+        try await db.first(
             "SELECT last_mutation_id FROM sync_clients WHERE client_id = $1 AND account_id = $2",
             [.text(clientId), .integer(Int64(accountId))]
         ).map { try $0.int64("last_mutation_id") } ?? 0
@@ -334,7 +353,7 @@ public struct SyncLog: Sendable {
         guard !ids.isEmpty else { return [:] }
         let placeholders = ids.indices.map { "$\($0 + 3)" }.joined(separator: ", ")
         var results: [Int64: StoredResult] = [:]
-        for row in try await database.query(
+        for row in try await db.query(
             """
             SELECT mutation_id, body_digest, status, code, message FROM sync_mutations
             WHERE client_id = $1 AND account_id = $2 AND mutation_id IN (\(placeholders))
@@ -354,8 +373,7 @@ public struct SyncLog: Sendable {
     /// Records a mutation's outcome in the transaction of its effects, and moves the client's
     /// last mutation id. A concurrent push of the same id loses on the primary key (and rolls
     /// its effects back with it).
-    public static func recordMutation(
-        _ db: any SQLExecutor,
+    public func recordMutation(
         clientId: String,
         accountId: Int,
         id: Int64,
@@ -366,24 +384,26 @@ public struct SyncLog: Sendable {
         message: String?,
         now: Int64
     ) async throws {
-        try await db.execute(
-            """
-            INSERT INTO sync_mutations (client_id, account_id, mutation_id, name, body_digest, status, code, message, at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """,
-            [
-                .text(clientId), .integer(Int64(accountId)), .integer(id), .text(name), .text(bodyDigest), .text(status),
-                SQLValue(code, SQLValue.text), SQLValue(message, SQLValue.text), .integer(now),
-            ]
-        )
-        try await db.execute(
-            """
-            INSERT INTO sync_clients (client_id, account_id, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (client_id, account_id) DO UPDATE SET
-                last_mutation_id = CASE WHEN sync_clients.last_mutation_id > excluded.last_mutation_id THEN sync_clients.last_mutation_id ELSE excluded.last_mutation_id END,
-                updated_at = excluded.updated_at
-            """,
-            [.text(clientId), .integer(Int64(accountId)), .integer(id), .integer(now)]
-        )
+        try await db.write { db in
+            try await db.execute(
+                """
+                INSERT INTO sync_mutations (client_id, account_id, mutation_id, name, body_digest, status, code, message, at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """,
+                [
+                    .text(clientId), .integer(Int64(accountId)), .integer(id), .text(name), .text(bodyDigest), .text(status),
+                    SQLValue(code, SQLValue.text), SQLValue(message, SQLValue.text), .integer(now),
+                ]
+            )
+            try await db.execute(
+                """
+                INSERT INTO sync_clients (client_id, account_id, last_mutation_id, updated_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (client_id, account_id) DO UPDATE SET
+                    last_mutation_id = CASE WHEN sync_clients.last_mutation_id > excluded.last_mutation_id THEN sync_clients.last_mutation_id ELSE excluded.last_mutation_id END,
+                    updated_at = excluded.updated_at
+                """,
+                [.text(clientId), .integer(Int64(accountId)), .integer(id), .integer(now)]
+            )
+        }
     }
 }

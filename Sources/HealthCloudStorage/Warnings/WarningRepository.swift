@@ -5,16 +5,12 @@ import HealthCloudDomain
 /// the evaluation that runs after every ingest, and the lifecycle (open → acknowledged →
 /// resolved). One unresolved warning per scope and rule: a persisting condition updates it.
 public struct WarningRepository: Sendable {
-    let database: any Database
-
-    public init(database: any Database) {
-        self.database = database
-    }
+    let db: Repositories
 
     // MARK: Rule table
 
     public func ruleTable() async throws -> WarningRuleTable {
-        guard let row = try await database.first("SELECT body FROM warning_rule_tables ORDER BY version DESC LIMIT 1", []) else {
+        guard let row = try await db.first("SELECT body FROM warning_rule_tables ORDER BY version DESC LIMIT 1", []) else {
             return .standard
         }
         return try JSONDecoder().decode(WarningRuleTable.self, from: Data(try row.string("body").utf8))
@@ -22,7 +18,7 @@ public struct WarningRepository: Sendable {
 
     /// Saves a new version (versions are kept); returns its number.
     public func saveRuleTable(_ table: WarningRuleTable, by account: Int?, now: Int64) async throws -> Int {
-        try await database.write { db in
+        try await db.write { db in
             let next = try await db.scalarInt("SELECT COALESCE(MAX(version), 1) + 1 AS v FROM warning_rule_tables")
             var saved = table
             saved.version = next
@@ -49,10 +45,10 @@ public struct WarningRepository: Sendable {
         let table = try await ruleTable()
         let dates = Set(campusDays.map(\.date)).sorted()
         let window = WarningEngine.windowDays
-        let districtOf = try await ReportRepository.districts(database)
+        let districtOf = try await db.reports.districts()
         // District and city rollups over the look-back of every judged day.
         var scopeFigures: [String: [Day: DayFigures]] = [:]
-        for row in try await database.query(
+        for row in try await db.query(
             """
             SELECT scope, report_date, campuses_reported, \(FiguresRepository.countColumns), stock FROM rollups
             WHERE report_date >= $1 AND report_date <= $2
@@ -71,9 +67,9 @@ public struct WarningRepository: Sendable {
         }
         let figuresByScope = scopeFigures
         let scopesOfDate = scopesByDate
-        try await database.write { db in
+        try await db.write { db in
             // One evaluation at a time (two ingests judge the same district and city).
-            try await FiguresRepository.serialize(db, lock: .warnings)
+            try await db.figures.serialize(lock: .warnings)
             var lastEvaluated: [String: Day] = [:]
             for row in try await db.query("SELECT scope, last_date FROM warning_evaluations") {
                 lastEvaluated[try row.string("scope")] = Day(try row.string("last_date"))
@@ -121,8 +117,7 @@ public struct WarningRepository: Sendable {
                         case .campus(let id): (districtOf[id], id)
                         default: (nil, nil)
                         }
-                    active[scopeText] = try await Self.apply(
-                        db,
+                    active[scopeText] = try await db.warnings.apply(
                         changes,
                         scope: scopeText,
                         district: district,
@@ -155,8 +150,7 @@ public struct WarningRepository: Sendable {
     }
 
     /// Writes one day's lifecycle changes of a scope; returns its unresolved warnings after them.
-    private static func apply(
-        _ db: any SQLExecutor,
+    private func apply(
         _ changes: [WarningChange],
         scope: String,
         district: String?,
@@ -182,13 +176,13 @@ public struct WarningRepository: Sendable {
                             .text(scope), SQLValue(district, SQLValue.text), SQLValue(campus.map(Int64.init), SQLValue.integer), .text(firing.ruleId),
                             .text(titles[firing.ruleId] ?? firing.ruleId), .text(firing.pressure.rawValue), .text(firing.metric),
                             .text(firing.method.rawValue), .text(firing.level.rawValue), .real(firing.value), .real(firing.threshold),
-                            try statisticText(firing), .text(date.description), .integer(now),
+                            try Self.statisticText(firing), .text(date.description), .integer(now),
                         ]
                     )
                 else { continue }
                 let id = try row.int("id")
-                try await event(db, warning: id, kind: "opened", level: firing.level, date: date, deliver: deliver, now: now)
-                try await publish(db, warningId: id, now: now)
+                try await db.warnings.event(warning: id, kind: "opened", level: firing.level, date: date, deliver: deliver, now: now)
+                try await db.warnings.publish(warningId: id, now: now)
                 byId[id] = ActiveWarning(id: id, ruleId: firing.ruleId, level: firing.level, status: .open, clearDays: 0)
             case .update(let id, let firing, let escalated):
                 // An escalation needs acknowledging again.
@@ -199,13 +193,12 @@ public struct WarningRepository: Sendable {
                     WHERE id = $8
                     """,
                     [
-                        .text(firing.level.rawValue), .real(firing.value), .real(firing.threshold), try statisticText(firing),
+                        .text(firing.level.rawValue), .real(firing.value), .real(firing.threshold), try Self.statisticText(firing),
                         .text(date.description), .integer(now), .integer(escalated ? 1 : 0), .integer(Int64(id)),
                     ]
                 )
                 if escalated || firing.level != byId[id]?.level {
-                    try await event(
-                        db,
+                    try await db.warnings.event(
                         warning: id,
                         kind: escalated ? "escalated" : "deescalated",
                         level: firing.level,
@@ -214,7 +207,7 @@ public struct WarningRepository: Sendable {
                         now: now
                     )
                 }
-                try await publish(db, warningId: id, now: now)
+                try await db.warnings.publish(warningId: id, now: now)
                 byId[id]?.level = firing.level
                 byId[id]?.clearDays = 0
                 if escalated { byId[id]?.status = .open }
@@ -229,16 +222,15 @@ public struct WarningRepository: Sendable {
                     """,
                     [.integer(now), .integer(Int64(id))]
                 )
-                try await event(db, warning: id, kind: "resolved", level: byId[id]?.level ?? .blue, date: date, deliver: false, now: now)
-                try await publish(db, warningId: id, now: now)
+                try await db.warnings.event(warning: id, kind: "resolved", level: byId[id]?.level ?? .blue, date: date, deliver: false, now: now)
+                try await db.warnings.publish(warningId: id, now: now)
                 byId[id] = nil
             }
         }
         return byId.values.sorted { $0.id < $1.id }
     }
 
-    private static func event(
-        _ db: any SQLExecutor,
+    private func event(
         warning: Int,
         kind: String,
         level: WarningLevel,
@@ -263,41 +255,43 @@ public struct WarningRepository: Sendable {
 
     /// Writes a warning's current state to the sync log (collection `warnings`, read by the
     /// leaders whose scope covers it), in the transaction that changed it.
-    static func publish(_ db: any SQLExecutor, warningId id: Int, now: Int64) async throws {
-        guard
-            let row = try await db.first(
-                """
-                SELECT w.scope, w.district_code, w.campus_id, w.rule_id, w.title, w.pressure, w.level, w.status, w.value, w.threshold,
-                       w.opened_date, w.last_fired_date, w.ack_note, d.name AS district_name, i.name AS institution_name, c.name AS campus_name
-                FROM warnings w LEFT JOIN districts d ON d.code = w.district_code
-                LEFT JOIN campuses c ON c.id = w.campus_id LEFT JOIN institutions i ON i.id = c.institution_id
-                WHERE w.id = $1
-                """,
-                [.integer(Int64(id))]
-            )
-        else { return }
-        var path = "city"
-        var scopeName = "上海市"
-        if let district = try row.optionalString("district_code") {
-            path += "/\(district)"
-            scopeName = try row.optionalString("district_name") ?? district
+    func publish(warningId id: Int, now: Int64) async throws {
+        try await db.write { db in
+            guard
+                let row = try await db.first(
+                    """
+                    SELECT w.scope, w.district_code, w.campus_id, w.rule_id, w.title, w.pressure, w.level, w.status, w.value, w.threshold,
+                           w.opened_date, w.last_fired_date, w.ack_note, d.name AS district_name, i.name AS institution_name, c.name AS campus_name
+                    FROM warnings w LEFT JOIN districts d ON d.code = w.district_code
+                    LEFT JOIN campuses c ON c.id = w.campus_id LEFT JOIN institutions i ON i.id = c.institution_id
+                    WHERE w.id = $1
+                    """,
+                    [.integer(Int64(id))]
+                )
+            else { return }
+            var path = "city"
+            var scopeName = "上海市"
+            if let district = try row.optionalString("district_code") {
+                path += "/\(district)"
+                scopeName = try row.optionalString("district_name") ?? district
+            }
+            if let campus = try row.optionalInt("campus_id") {
+                path += "/\(campus)"
+                scopeName = FiguresRepository.campusName(
+                    institution: try row.optionalString("institution_name") ?? "",
+                    campus: try row.optionalString("campus_name") ?? ""
+                )
+            }
+            let data: JSONValue = .object([
+                "scope": .string(try row.string("scope")), "scopeName": .string(scopeName), "ruleId": .string(try row.string("rule_id")),
+                "title": .string(try row.string("title")), "pressure": .string(try row.string("pressure")), "level": .string(try row.string("level")),
+                "status": .string(try row.string("status")), "value": .string(SyncLog.decimal(try row.double("value"))),
+                "threshold": .string(SyncLog.decimal(try row.double("threshold"))), "openedDate": .string(try row.string("opened_date")),
+                "lastFiredDate": .string(try row.string("last_fired_date")),
+                "acknowledgementNote": try row.optionalString("ack_note").map(JSONValue.string) ?? .null,
+            ])
+            try await db.sync.put(collection: "warnings", id: String(id), audience: SyncAudience(role: "leader", path: path), data: data, now: now)
         }
-        if let campus = try row.optionalInt("campus_id") {
-            path += "/\(campus)"
-            scopeName = FiguresRepository.campusName(
-                institution: try row.optionalString("institution_name") ?? "",
-                campus: try row.optionalString("campus_name") ?? ""
-            )
-        }
-        let data: JSONValue = .object([
-            "scope": .string(try row.string("scope")), "scopeName": .string(scopeName), "ruleId": .string(try row.string("rule_id")),
-            "title": .string(try row.string("title")), "pressure": .string(try row.string("pressure")), "level": .string(try row.string("level")),
-            "status": .string(try row.string("status")), "value": .string(SyncLog.decimal(try row.double("value"))),
-            "threshold": .string(SyncLog.decimal(try row.double("threshold"))), "openedDate": .string(try row.string("opened_date")),
-            "lastFiredDate": .string(try row.string("last_fired_date")),
-            "acknowledgementNote": try row.optionalString("ack_note").map(JSONValue.string) ?? .null,
-        ])
-        try await SyncLog.put(db, collection: "warnings", id: String(id), audience: SyncAudience(role: "leader", path: path), data: data, now: now)
     }
 
     // MARK: Reading
@@ -388,7 +382,7 @@ public struct WarningRepository: Sendable {
             case .resolved: "status = 'resolved'"
             case .all: "1 = 1"
             }
-        return try await database.query(
+        return try await db.query(
             """
             SELECT \(Self.warningColumns) FROM warnings WHERE \(filter) AND \(statusSQL)
             ORDER BY CASE WHEN status = 'resolved' THEN 0 ELSE 1 END DESC, \(Self.levelRank) DESC, last_fired_date DESC, id DESC
@@ -402,7 +396,7 @@ public struct WarningRepository: Sendable {
     public func activeCounts(scope: Scope) async throws -> [WarningLevel: Int] {
         let (filter, binds) = Self.filter(scope, firstBind: 1)
         var counts: [WarningLevel: Int] = [:]
-        for row in try await database.query(
+        for row in try await db.query(
             "SELECT level, COUNT(*) AS n FROM warnings WHERE \(filter) AND status <> 'resolved' GROUP BY level",
             binds
         ) {
@@ -412,7 +406,7 @@ public struct WarningRepository: Sendable {
     }
 
     public func warning(id: Int) async throws -> Warning? {
-        try await database.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))]).map(Self.warning)
+        try await db.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))]).map(Self.warning)
     }
 
     public struct Event: Sendable, Codable, Equatable {
@@ -426,7 +420,7 @@ public struct WarningRepository: Sendable {
     }
 
     public func events(warningId: Int) async throws -> [Event] {
-        try await database.query(
+        try await db.query(
             """
             SELECT kind, level, report_date, at, by_account, note, deliver FROM warning_events WHERE warning_id = $1 ORDER BY id
             """,
@@ -446,7 +440,7 @@ public struct WarningRepository: Sendable {
 
     /// Events marked for delivery and not yet delivered (the sync feature sends them to phones).
     public func pendingDeliveries(limit: Int = 100) async throws -> [(eventId: Int, warning: Warning, kind: String)] {
-        try await database.query(
+        try await db.query(
             """
             SELECT e.id AS event_id, e.kind AS event_kind, \(Self.warningColumns.split(separator: ",").map { "w.\($0.trimmingCharacters(in: .whitespacesAndNewlines))" }.joined(separator: ", "))
             FROM warning_events e JOIN warnings w ON w.id = e.warning_id
@@ -464,48 +458,44 @@ public struct WarningRepository: Sendable {
         case alreadyResolved
     }
 
-    /// A leader acknowledges an open warning with a note.
-    public func acknowledge(id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
-        try await database.write { db in try await Self.acknowledge(db, id: id, by: account, note: note, now: now) }
-    }
-
     /// The same, inside a caller's transaction (the sync mutation records its result with it).
-    public static func acknowledge(_ db: any SQLExecutor, id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
-        // One conditional update: two leaders acknowledging at once cannot both win (PostgreSQL
-        // re-checks the condition on the row the other transaction just changed).
-        guard
-            let row = try await db.first(
-                """
-                UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2
-                WHERE id = $4 AND status = 'open' RETURNING level
-                """,
-                [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))]
-            )
-        else {
-            switch try await db.first("SELECT status FROM warnings WHERE id = $1", [.integer(Int64(id))])?.string("status") {
-            case nil: return .notFound
-            case "resolved": return .alreadyResolved
-            default: return .alreadyAcknowledged
+    public func acknowledge(id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
+        try await db.write { db in
+            // One conditional update: two leaders acknowledging at once cannot both win (PostgreSQL
+            // re-checks the condition on the row the other transaction just changed).
+            guard
+                let row = try await db.first(
+                    """
+                    UPDATE warnings SET status = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, ack_note = $3, updated_at = $2
+                    WHERE id = $4 AND status = 'open' RETURNING level
+                    """,
+                    [.integer(Int64(account)), .integer(now), .text(note), .integer(Int64(id))]
+                )
+            else {
+                switch try await db.first("SELECT status FROM warnings WHERE id = $1", [.integer(Int64(id))])?.string("status") {
+                case nil: return .notFound
+                case "resolved": return .alreadyResolved
+                default: return .alreadyAcknowledged
+                }
             }
+            try await db.warnings.event(
+                warning: id,
+                kind: "acknowledged",
+                level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
+                date: nil,
+                by: account,
+                note: note,
+                deliver: false,
+                now: now
+            )
+            try await db.warnings.publish(warningId: id, now: now)
+            return .done(try Self.warning(try await db.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
         }
-        try await event(
-            db,
-            warning: id,
-            kind: "acknowledged",
-            level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
-            date: nil,
-            by: account,
-            note: note,
-            deliver: false,
-            now: now
-        )
-        try await publish(db, warningId: id, now: now)
-        return .done(try warning(try await db.first("SELECT \(warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
     }
 
     /// A leader resolves a warning by hand (open or acknowledged).
     public func resolve(id: Int, by account: Int, note: String, now: Int64) async throws -> Outcome {
-        try await database.write { db in
+        try await db.write { db in
             guard
                 let row = try await db.first(
                     """
@@ -518,8 +508,7 @@ public struct WarningRepository: Sendable {
                 return try await db.first("SELECT 1 AS present FROM warnings WHERE id = $1", [.integer(Int64(id))]) == nil
                     ? .notFound : .alreadyResolved
             }
-            try await Self.event(
-                db,
+            try await db.warnings.event(
                 warning: id,
                 kind: "resolved",
                 level: WarningLevel(rawValue: try row.string("level")) ?? .blue,
@@ -529,13 +518,13 @@ public struct WarningRepository: Sendable {
                 deliver: false,
                 now: now
             )
-            try await Self.publish(db, warningId: id, now: now)
+            try await db.warnings.publish(warningId: id, now: now)
             return .done(try Self.warning(try await db.first("SELECT \(Self.warningColumns) FROM warnings WHERE id = $1", [.integer(Int64(id))])!))
         }
     }
 
     /// The scope a warning is about (for authorization before the handler runs).
     public func scope(ofWarning id: Int) async throws -> Scope? {
-        try await database.first("SELECT scope FROM warnings WHERE id = $1", [.integer(Int64(id))]).flatMap { Scope(try $0.string("scope")) }
+        try await db.first("SELECT scope FROM warnings WHERE id = $1", [.integer(Int64(id))]).flatMap { Scope(try $0.string("scope")) }
     }
 }
