@@ -99,6 +99,7 @@ public func buildApplication(
         PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger)
     )
     app.addServices(hub.watcher)
+    app.addServices(OrganisationChanges(database: database, directory: dependencies.directory, logger: logger))
     app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
     app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
     app.addServices(PeriodicService.refusalBursts(dependencies.refusals, logger: logger))

@@ -167,12 +167,15 @@ public struct ReportHistoryStep: DemoStep {
     }
 
     /// Times one more day — `day`, for every campus — as one batch through ingestion and QC.
-    public func benchmarkDay(_ context: DemoContext, day: Day) async throws -> (reports: Int, seconds: Double) {
+    /// One more day of every campus as one batch; `profile` collects where its time went.
+    public func benchmarkDay(_ context: DemoContext, day: Day, profile: IngestionProfile? = nil) async throws -> (reports: Int, seconds: Double) {
         let setting = try await setting(context)
         var stock: [Int: [String: Int]] = [:]
         let (all, _) = makeSubmissions(setting, from: day, through: day, seed: context.seed ^ 0xBEEF, stock: &stock, sprinkle: false)
         let start = ContinuousClock.now
-        _ = try await context.database.ingestion.ingest(all, today: setting.today)
+        _ = try await IngestionProfile.$current.withValue(profile) {
+            try await context.database.ingestion.ingest(all, today: setting.today)
+        }
         let elapsed = ContinuousClock.now - start
         return (all.count, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }

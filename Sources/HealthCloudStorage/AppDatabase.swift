@@ -12,6 +12,7 @@ public struct AppDatabase: Sendable {
     let migrator: Migrator
     /// Keys for personal data, blind indexes, access-control seals and audit checkpoints.
     public let protection: DataProtection
+    let caches = StorageCaches()
 
     init(_ database: any Database, keys: KeyMaterial, migrations: [Migration] = Schema.migrations) {
         self.database = database
@@ -29,7 +30,13 @@ public struct AppDatabase: Sendable {
     public var description: String { database.description }
 
     /// The repositories on the pool.
-    public var repositories: Repositories { Repositories(pool: database, protection: protection) }
+    public var repositories: Repositories { Repositories(pool: database, protection: protection, caches: caches) }
+
+    /// Organisations changed on another instance (announced through PostgreSQL): drop what
+    /// storage keeps of them.
+    public func organisationsChanged() {
+        caches.organisationsChanged()
+    }
 
     public subscript<T>(dynamicMember keyPath: KeyPath<Repositories, T>) -> T {
         repositories[keyPath: keyPath]

@@ -11,17 +11,20 @@ public struct Repositories: Sendable {
     /// The pool when not inside a transaction; nil inside one.
     let pool: (any Database)?
     let protection: DataProtection
+    let caches: StorageCaches
 
-    init(pool: any Database, protection: DataProtection) {
+    init(pool: any Database, protection: DataProtection, caches: StorageCaches) {
         executor = pool
         self.pool = pool
         self.protection = protection
+        self.caches = caches
     }
 
-    init(transaction: any SQLExecutor, protection: DataProtection) {
+    init(transaction: any SQLExecutor, protection: DataProtection, caches: StorageCaches) {
         executor = transaction
         pool = nil
         self.protection = protection
+        self.caches = caches
     }
 
     /// Whether these repositories run inside an open transaction.
@@ -31,15 +34,19 @@ public struct Repositories: Sendable {
     /// changes then commit with the caller's).
     public func write<T: Sendable>(_ body: @Sendable (Repositories) async throws -> T) async throws -> T {
         guard let pool else { return try await body(self) }
-        let protection = protection
-        return try await pool.write { transaction in try await body(Repositories(transaction: transaction, protection: protection)) }
+        let (protection, caches) = (protection, caches)
+        return try await pool.write { transaction in
+            try await body(Repositories(transaction: transaction, protection: protection, caches: caches))
+        }
     }
 
     /// Runs several reads on one connection (one snapshot on PostgreSQL inside a transaction).
     public func read<T: Sendable>(_ body: @Sendable (Repositories) async throws -> T) async throws -> T {
         guard let pool else { return try await body(self) }
-        let protection = protection
-        return try await pool.read { connection in try await body(Repositories(transaction: connection, protection: protection)) }
+        let (protection, caches) = (protection, caches)
+        return try await pool.read { connection in
+            try await body(Repositories(transaction: connection, protection: protection, caches: caches))
+        }
     }
 
     public var organisations: SQLOrganisationRepository { SQLOrganisationRepository(db: self) }

@@ -164,6 +164,7 @@ struct BenchIngestDay: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
+        let profile = IngestionProfile()
         let (count, seconds) = try await storage.withDatabase { database, configuration, _ in
             let context = DemoContext(
                 database: database,
@@ -172,8 +173,10 @@ struct BenchIngestDay: AsyncParsableCommand {
                 today: Date()
             )
             let today = Day(shanghaiTimeOf: Int64(context.today.timeIntervalSince1970))
-            return try await ReportHistoryStep().benchmarkDay(context, day: today)
+            return try await ReportHistoryStep().benchmarkDay(context, day: today, profile: profile)
         }
+        // Where the time went, for docs/benchmarks.md (stderr: stdout is the one result line).
+        defer { FileHandle.standardError.write(Data("profile: \(profile.summary(total: seconds))\n".utf8)) }
         print("\(count) reports in \(String(format: "%.2f", seconds)) s (\(Int((Double(count) / seconds).rounded())) reports/s)")
     }
 }

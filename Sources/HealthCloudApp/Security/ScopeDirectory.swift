@@ -16,6 +16,12 @@ public final class ScopeDirectory: Sendable {
         self.database = database
     }
 
+    /// Organisations changed: every place is looked up again.
+    public func invalidate() {
+        cache.withLock { $0.removeAll() }
+        campuses.withLock { $0.removeAll() }
+    }
+
     /// Nil when the scope names nothing that exists.
     public func path(of scope: Scope) async throws -> ScopePath? {
         if let cached = cache.withLock({ $0[scope] }) { return cached }

@@ -14,34 +14,68 @@ public struct FiguresRepository: Sendable {
     /// Recomputes the district and city rollups of `dates` from the current reports.
     /// One read of the days' reports; the sums are made here (stock lists are JSON).
     func refreshRollups(dates: Set<Day>) async throws {
+        try await refreshRollups(districtsOn: Dictionary(uniqueKeysWithValues: dates.map { ($0, nil) }))
+    }
+
+    /// Recomputes the rollups of the districts whose campuses changed on each day (nil: every
+    /// district) and the city's of those days: the changed districts from their campuses'
+    /// current reports, the city from its districts' rollups — so one campus's correction reads
+    /// its district's reports, not the city's.
+    func refreshRollups(districtsOn changes: [Day: Set<String>?]) async throws {
+        guard !changes.isEmpty else { return }
         try await db.write { db in
-            guard !dates.isEmpty else { return }
             // Two PostgreSQL transactions refreshing the same district would each sum without the
             // other's report (read committed) and the later one would win: they take turns.
             // SQLite's single writer already serializes them.
             try await db.figures.serialize(lock: .rollups)
-            let sorted = dates.sorted()
+            let everyDistrict = changes.filter { $0.value == nil }.keys.sorted()
+            var some: [Set<String>: [Day]] = [:]
+            for (day, districts) in changes { if let districts { some[districts, default: []].append(day) } }
+            var work: [(days: [Day], districts: Set<String>?)] = []
             var start = 0
-            while start < sorted.count {
-                let chunk = Array(sorted[start..<min(sorted.count, start + 60)])
-                start += chunk.count
-                let placeholders = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+            while start < everyDistrict.count {
+                work.append((Array(everyDistrict[start..<min(everyDistrict.count, start + 60)]), nil))
+                start += 60
+            }
+            for (districts, days) in some { work.append((days.sorted(), districts)) }
+            for (chunk, districts) in work {
+                var binds: [SQLValue] = chunk.map { .text($0.description) }
+                let days = chunk.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+                var districtFilter = ""
+                if let districts {
+                    districtFilter = " AND c.district_code IN (\((0..<districts.count).map { "$\(binds.count + $0 + 1)" }.joined(separator: ", ")))"
+                    binds += districts.sorted().map { .text($0) }
+                }
                 let rows = try await db.query(
                     """
                     SELECT c.district_code, r.report_date, \(Self.countColumns), r.drugs, r.materials
-                    FROM reports r JOIN campuses c ON c.id = r.campus_id WHERE r.report_date IN (\(placeholders))
+                    FROM reports r JOIN campuses c ON c.id = r.campus_id WHERE r.report_date IN (\(days))\(districtFilter)
                     """,
-                    chunk.map { .text($0.description) }
+                    binds
                 )
                 var byDistrict: [String: [String: [DayFigures]]] = [:]  // date → district → campuses
                 for row in rows {
                     let figures = DayFigures(report: try ReportRepository.report(row))
                     byDistrict[try row.string("report_date"), default: [:]][try row.string("district_code"), default: []].append(figures)
                 }
+                // The districts not recomputed keep their rollups: the city adds them as they are.
+                var unchanged: [String: [String: DayFigures]] = [:]
+                if let districts {
+                    for row in try await db.query(
+                        """
+                        SELECT scope, report_date, campuses_reported, \(Self.countColumns), stock FROM rollups
+                        WHERE parent = 'city' AND report_date IN (\(days))
+                        """,
+                        chunk.map { .text($0.description) }
+                    ) {
+                        guard case .district(let code)? = Scope(try row.string("scope")), !districts.contains(code) else { continue }
+                        unchanged[try row.string("report_date"), default: [:]][code] = try Self.figures(row, rollup: true)
+                    }
+                }
                 var upserts: [(scope: String, date: String, parent: String, figures: DayFigures)] = []
-                for (date, districts) in byDistrict {
-                    var districtFigures: [DayFigures] = []
-                    for (code, campuses) in districts {
+                for (date, recomputed) in byDistrict {
+                    var districtFigures = Array((unchanged[date] ?? [:]).values)
+                    for (code, campuses) in recomputed {
                         let combined = DayFigures.combine(campuses)
                         districtFigures.append(combined)
                         upserts.append((Scope.district(code).description, date, "city", combined))

@@ -1,4 +1,5 @@
 import HealthCloudDomain
+import PostgresNIO
 
 /// Reads of the organisation hierarchy, as the HTTP layer needs them.
 public protocol OrganisationReading: Sendable {
@@ -205,7 +206,9 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func upsert(districts: [District]) async throws {
+        defer { db.caches.organisationsChanged() }
         try await db.write { db in
+            try await db.organisations.announceChange()
             for district in districts {
                 try await db.execute(
                     """
@@ -219,7 +222,9 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     }
 
     public func insert(_ institution: NewInstitution) async throws -> (institutionId: Int, campusIds: [Int]) {
-        try await db.write { db in
+        defer { db.caches.organisationsChanged() }
+        return try await db.write { db in
+            try await db.organisations.announceChange()
             guard
                 let row = try await db.first(
                     "INSERT INTO institutions (name, level, kind, district_code) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -251,6 +256,27 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
                 }
             }
             return (institutionId, campusIds)
+        }
+    }
+
+    static let changeChannel = "healthcloud_organisations"
+
+    /// On PostgreSQL, tells every instance at commit that organisations changed (their scope
+    /// directories and campus maps reload).
+    private func announceChange() async throws {
+        guard db.dialect == .postgresql else { return }
+        try await db.execute("SELECT pg_notify('\(Self.changeChannel)', '')")
+    }
+
+    /// On PostgreSQL, calls `onChange` after every committed change of organisations, on any
+    /// instance, until cancelled (it holds one pooled connection). Returns at once on SQLite
+    /// (one process: its own writes invalidate what it keeps).
+    public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
+        guard let postgres = db.pool as? PostgresDatabase else { return }
+        try await postgres.client.withConnection { connection in
+            try await connection.listen(on: Self.changeChannel) { notifications in
+                for try await _ in notifications { await onChange() }
+            }
         }
     }
 

@@ -62,11 +62,12 @@ public struct ReportIngestion: Sendable {
     /// with whatever else the caller writes there (its audit row, a mutation's record).
     public func ingest(_ submissions: [ReportSubmission], today: Day, now: Int64? = nil) async throws -> [IngestionResult] {
         guard !submissions.isEmpty else { return [] }
-        let table = try await reports.ruleTable()
-        let catalogItems = try await reports.catalog()
+        let (table, catalogItems) = try await IngestionProfile.phase("rules and catalog") {
+            (try await reports.ruleTable(), try await reports.catalog())
+        }
         var catalog: [CatalogKind: Set<String>] = [:]
         for item in catalogItems { catalog[item.kind, default: []].insert(item.code) }
-        let knownCampuses = Set(try await reports.db.query("SELECT id FROM campuses", []).map { try $0.int("id") })
+        let districtOf = try await IngestionProfile.phase("campus map") { try await reports.districts() }
 
         var window = 1
         for rule in table.rules { if case .outlier(_, let days, _) = rule.check { window = max(window, days) } }
@@ -78,19 +79,26 @@ public struct ReportIngestion: Sendable {
         // for its later ones.
         var stockDays = Set<Day>()
         for date in Set(submissions.map(\.date)) { stockDays.formUnion((0...7).map { date - $0 }) }
-        var history = try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
-        // The highest version of every campus-day in the batch's range, in one query.
-        var nextVersion: [String: Int] = [:]
-        for row in try await reports.db.query(
-            """
-            SELECT campus_id, report_date, MAX(version) AS v FROM report_versions
-            WHERE report_date >= $1 AND report_date <= $2 GROUP BY campus_id, report_date
-            """,
-            [.text(first.description), .text(last.description)]
-        ) {
-            nextVersion["\(try row.int("campus_id"))/\(try row.string("report_date"))"] = try row.int("v")
+        var history = try await IngestionProfile.phase("history read") {
+            try await reports.history(campusIds: campuses.count > 64 ? nil : campuses, from: first - window, to: last, stockDays: stockDays)
         }
+        // The highest version of every campus-day in the batch's range, in one query (of the
+        // batch's campuses, when they are few).
+        var nextVersion: [String: Int] = [:]
+        try await IngestionProfile.phase("versions read") {
+            let few = campuses.count <= 64 ? campuses.sorted() : []
+            for row in try await reports.db.query(
+                """
+                SELECT campus_id, report_date, MAX(version) AS v FROM report_versions
+                WHERE report_date >= $1 AND report_date <= $2\(few.isEmpty ? "" : " AND campus_id IN (\((0..<few.count).map { "$\($0 + 3)" }.joined(separator: ", ")))")
+                GROUP BY campus_id, report_date
+                """,
+                [.text(first.description), .text(last.description)] + few.map { .integer(Int64($0)) }
+            ) {
+                nextVersion["\(try row.int("campus_id"))/\(try row.string("report_date"))"] = try row.int("v")
+            }
 
+        }
         var results = [IngestionResult?](repeating: nil, count: submissions.count)
         var writes: [ReportRepository.Write] = []
         let order = submissions.indices.sorted {
@@ -98,9 +106,10 @@ public struct ReportIngestion: Sendable {
         }
         let encoder = ReportRepository.canonicalEncoder
 
+        let judging = ContinuousClock.now
         for index in order {
             let submission = submissions[index]
-            guard knownCampuses.contains(submission.campusId) else {
+            guard districtOf[submission.campusId] != nil else {
                 results[index] = .unknownCampus
                 continue
             }
@@ -195,9 +204,13 @@ public struct ReportIngestion: Sendable {
             )
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
+        if let profile = IngestionProfile.current {
+            let elapsed = ContinuousClock.now - judging
+            profile.add("quality control", seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         let outcomes = results.map { $0! }
-        try await reports.apply(writes)
-        try await evaluateWarnings(after: writes, history: history, today: today, now: now)
+        try await IngestionProfile.phase("store (rollups inside)") { try await reports.apply(writes) }
+        try await IngestionProfile.phase("warnings") { try await evaluateWarnings(after: writes, history: history, today: today, now: now) }
         return outcomes
     }
 

@@ -82,13 +82,16 @@ public struct ReportRepository: Sendable {
     /// the stock rule reads only the day before each report). Nil: every day's.
     public func history(campusIds: Set<Int>?, from: Day, to: Day, stockDays: Set<Day>? = nil) async throws -> [Int: [Day: DailyReport]] {
         var result: [Int: [Day: DailyReport]] = [:]
-        let rows = try await db.query(
-            "SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2",
-            [.text(from.description), .text(to.description)]
-        )
+        var filter = ""
+        var binds: [SQLValue] = [.text(from.description), .text(to.description)]
+        if let campusIds {
+            guard !campusIds.isEmpty else { return [:] }
+            filter = " AND campus_id IN (\((0..<campusIds.count).map { "$\($0 + 3)" }.joined(separator: ", ")))"
+            binds += campusIds.sorted().map { .integer(Int64($0)) }
+        }
+        let rows = try await db.query("SELECT \(Self.selectColumns) FROM reports WHERE report_date >= $1 AND report_date <= $2\(filter)", binds)
         for row in rows {
             let campus = try row.int("campus_id")
-            if let campusIds, !campusIds.contains(campus) { continue }
             guard let day = Day(try row.string("report_date")) else { continue }
             result[campus, default: [:]][day] = try Self.report(row, withStock: stockDays?.contains(day) ?? true)
         }
@@ -233,14 +236,23 @@ public struct ReportRepository: Sendable {
                 currentRows.indices.filter { latest["\(currentRows[$0][0])/\(currentRows[$0][1])"] == $0 }.map { currentRows[$0] }
             )
             // Every rollup the accepted versions touch, in the same transaction.
-            try await db.figures.refreshRollups(dates: Set(writes.filter { $0.kind == .accept }.map(\.date)))
+            var changed: [Day: Set<String>?] = [:]
+            for write in writes where write.kind == .accept {
+                changed[write.date, default: []]?.insert(districtOf[write.campusId] ?? "")
+            }
+            try await IngestionProfile.phase("rollups") { try await db.figures.refreshRollups(districtsOn: changed) }
         }
     }
 
+    /// Every campus's district (kept in memory until organisations change).
     func districts() async throws -> [Int: String] {
-        var districtOf: [Int: String] = [:]
-        for row in try await db.query("SELECT id, district_code FROM campuses") { districtOf[try row.int("id")] = try row.string("district_code") }
-        return districtOf
+        try await db.caches.districtOfCampus {
+            var districtOf: [Int: String] = [:]
+            for row in try await db.query("SELECT id, district_code FROM campuses") {
+                districtOf[try row.int("id")] = try row.string("district_code")
+            }
+            return districtOf
+        }
     }
 
     /// The current version of the campus-day becomes superseded and its open findings go
@@ -413,7 +425,7 @@ public struct ReportRepository: Sendable {
             promoted.firstSubmittedAt = firstSubmittedAt
             promoted.late = late
             try await db.reports.upsertCurrent([try currentRow(promoted, encoder: encoder)])
-            try await db.figures.refreshRollups(dates: [write.date])
+            try await db.figures.refreshRollups(districtsOn: [write.date: [try await db.reports.districts()[write.campusId] ?? ""]])
         }
     }
 }
