@@ -76,7 +76,7 @@ public func buildApplication(
     )
     let hub = SyncLiveHub(database: database, clock: clock, configuration: configuration, counters: hooks.syncLiveCounters)
     dependencies.live = hub
-    let (router, _) = try buildRouter(configuration, dependencies: dependencies)
+    let (router, _, features) = try buildRouterAndFeatures(configuration, dependencies: dependencies)
     let live = SyncLive(database: database, directory: dependencies.directory, hub: hub, clock: clock)
 
     var app = Application(
@@ -95,14 +95,8 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(database.services)
-    app.addServices(
-        PeriodicService.auditCheckpoints(audit: database.audit, clock: clock, interval: configuration.auditCheckpointInterval, logger: logger)
-    )
     app.addServices(hub.watcher)
-    app.addServices(OrganisationChanges(database: database, directory: dependencies.directory, logger: logger))
-    app.addServices(PeriodicService.tombstonePurge(sync: database.sync, clock: clock, horizonDays: configuration.syncTombstoneDays, logger: logger))
-    app.addServices(PeriodicService.appointmentHousekeeping(appointments: database.appointments, clock: clock, logger: logger))
-    app.addServices(PeriodicService.refusalBursts(dependencies.refusals, logger: logger))
+    for feature in features { app.addServices(feature.services(logger: logger)) }
     let startLogger = logger
     app.beforeServerStarts {
         let applied = try await database.migrate()
@@ -120,20 +114,21 @@ public func buildRouter(
     _ configuration: AppConfiguration,
     dependencies: AppDependencies
 ) throws -> (Router<AppRequestContext>, AccessRegistry) {
+    let (router, registry, _) = try buildRouterAndFeatures(configuration, dependencies: dependencies)
+    return (router, registry)
+}
+
+/// The middleware every request passes, then each feature's routes (``Features/all(_:)``, and
+/// sync over all of them); returns the features too, for their background services.
+func buildRouterAndFeatures(
+    _ configuration: AppConfiguration,
+    dependencies: AppDependencies
+) throws -> (Router<AppRequestContext>, AccessRegistry, [any Feature]) {
     let database = dependencies.database
     let clock = dependencies.clock
     let audit = AuditTrail(log: database.audit, clock: clock)
-    let directory = dependencies.directory
     let registry = AccessRegistry()
     let live = dependencies.live ?? SyncLiveHub(database: database, clock: clock, configuration: configuration)
-    let identity = try IdentityService(
-        database: database,
-        policy: configuration.identity,
-        clock: clock,
-        sms: dependencies.sms,
-        audit: audit,
-        verifier: dependencies.verifier ?? (configuration.demo ? DevIdentityRegister() : UnconfiguredIdentityVerifier())
-    )
 
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: security headers, id and access log, metrics of what was really sent,
@@ -147,73 +142,21 @@ public func buildRouter(
     router.add(
         middleware: AuthorizationMiddleware(
             registry: registry,
-            authenticator: Authenticator(
-                database: database,
-                clock: clock,
-                audit: audit,
-                cache: live.sessions
-            ),
-            directory: directory,
+            authenticator: Authenticator(database: database, clock: clock, audit: audit, cache: live.sessions),
+            directory: dependencies.directory,
             refusals: dependencies.refusals
         )
     )
 
     let root = Routes(router: router, prefix: "", registry: registry)
-    OperationsController(database: database, registry: PrometheusMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: root)
     let api = root.group("api/v1")
-    OrganisationsController(repository: database.organisations).addRoutes(to: api)
-    KeysController(keys: database.protection.keys).addRoutes(to: api)
-    AuthController(service: identity, database: database, audit: audit).addRoutes(to: api)
-    AdminAccountsController(database: database, directory: directory, audit: audit, clock: clock, hasher: identity.hasher).addRoutes(to: api)
-    SystemCredentialsController(database: database, directory: directory, audit: audit, clock: clock).addRoutes(to: api)
-    let cockpit = dependencies.cockpitCache
-    let submitReports = SubmitReports(database: database, directory: directory, clock: clock, cockpit: cockpit)
-    let decideWarning = DecideWarning(database: database, directory: directory, clock: clock, cockpit: cockpit)
-    ReportsController(
-        database: database,
-        submitReports: submitReports,
-        decideCorrection: DecideCorrection(database: database, directory: directory, clock: clock, cockpit: cockpit)
-    ).addRoutes(to: api)
-    QualityController(database: database, audit: audit, clock: clock).addRoutes(to: api)
-    CockpitController(service: dependencies.cockpitService, cache: cockpit, clock: clock).addRoutes(to: root, api: api)
-    WarningsController(database: database, audit: audit, clock: clock, decideWarning: decideWarning).addRoutes(to: api)
-    let sites = SiteCatalog(database: database)
-    let prechecks = PreCheckService(database: database, catalog: sites)
-    let submitPreCheck = SubmitPreCheck(database: database, service: prechecks, clock: clock)
-    PreCheckController(database: database, service: prechecks, submitPreCheck: submitPreCheck, clock: clock).addRoutes(to: api)
-    SitesController(database: database, catalog: sites, clock: clock).addRoutes(to: api)
-    AppointmentsController(
-        database: database,
-        clock: clock,
-        cancelAppointment: CancelAppointment(database: database, clock: clock),
-        gradePatient: GradePatient(database: database, clock: clock)
-    ).addRoutes(to: api)
-    CheckInController(database: database, audit: audit, clock: clock, checkInPatient: CheckInPatient(database: database, clock: clock))
-        .addRoutes(to: api)
-    let markNotificationRead = MarkNotificationRead(database: database, clock: clock)
-    NotificationsController(markRead: markNotificationRead).addRoutes(to: api)
-    SyncController(
-        database: database,
-        directory: directory,
-        clock: clock,
-        cockpit: cockpit,
-        homes: dependencies.cockpitService,
-        mutations: SyncMutations(
-            database: database,
-            submitReports: submitReports,
-            decideWarning: decideWarning,
-            submitPreCheck: submitPreCheck,
-            markNotificationRead: markNotificationRead,
-            clock: clock
-        ),
-        live: live
-    ).addRoutes(to: api)
-    if configuration.demo, let sink = dependencies.sms as? DevSMSSink {
-        DevController(sink: sink, register: identity.verifier as? DevIdentityRegister).addRoutes(to: api)
-    }
+    let context = FeatureContext(configuration: configuration, dependencies: dependencies, audit: audit, live: live)
+    var features = try Features.all(context)
+    features.append(SyncFeature(context, others: features))
+    for feature in features { feature.addRoutes(root: root, api: api) }
 
     answerUnsupportedMethods(on: router, registry: registry)
-    return (router, registry)
+    return (router, registry, features)
 }
 
 /// A known path asked with a method it does not support answers 405 with `Allow`

@@ -10,10 +10,8 @@ import Synchronization
 /// the command's transaction, so a replay is answered from the record and never runs twice.
 struct SyncMutations: Sendable {
     let database: AppDatabase
-    let submitReports: SubmitReports
-    let decideWarning: DecideWarning
-    let submitPreCheck: SubmitPreCheck
-    let markNotificationRead: MarkNotificationRead
+    /// Every feature's mutations, by name.
+    let handlers: [SyncMutationName: SyncMutation]
     let clock: AppClock
 
     /// Rejections that mean the world changed under the client's intent: also kept as a
@@ -31,7 +29,7 @@ struct SyncMutations: Sendable {
         let caller = Caller(identity, context: requestContext, channel: .sync(clientId: clientId, mutationId: mutation.id))
         let context = Context(mutation: mutation, clientId: clientId, caller: caller, now: clock.seconds)
         do {
-            guard let name = SyncMutationName(rawValue: mutation.name) else {
+            guard let handler = SyncMutationName(rawValue: mutation.name).flatMap({ handlers[$0] }) else {
                 return try await reject(
                     context,
                     code: "unknown_mutation",
@@ -39,17 +37,7 @@ struct SyncMutations: Sendable {
                 )
             }
             let arguments = try Arguments(object: mutation.args, field: "args", prefix: "args.")
-            let status: MutationStatus =
-                switch name {
-                case .acknowledgeWarning:
-                    try await decideWarning.run(.acknowledge, .init(arguments), by: caller, also: recorder(context)).mutationStatus
-                case .markNotificationRead:
-                    try await markNotificationRead.run(.init(arguments), by: caller, also: recorder(context)).mutationStatus
-                case .submitReport:
-                    try await submitReports.submit(.init(arguments), by: caller, also: recorder(context)).mutationStatus
-                case .submitPreCheck:
-                    try await submitPreCheck.run(.init(arguments, decimalsAsStrings: true), by: caller, also: recorder(context)).mutationStatus
-                }
+            let status = try await handler.run(arguments, caller, recorder(context))
             return Self.result(mutation.id, status)
         } catch let error as APIError {
             // A client mistake (bad arguments, no right to do it): rejected for good, alone.
@@ -92,8 +80,8 @@ struct SyncMutations: Sendable {
     }
 
     /// The command's in-transaction hook: records the mutation's result with its effects.
-    func recorder<Outcome: MutationOutcome>(_ context: Context) -> InTransaction<Outcome> {
-        { tx, outcome in try await Self.record(tx, context, Self.result(context.mutation.id, outcome.mutationStatus)) }
+    func recorder(_ context: Context) -> MutationRecorder {
+        MutationRecorder { tx, status in try await Self.record(tx, context, Self.result(context.mutation.id, status)) }
     }
 
     /// Records a result in `tx` (the transaction of the effects, if any).
