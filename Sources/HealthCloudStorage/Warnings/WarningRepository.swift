@@ -46,14 +46,16 @@ public struct WarningRepository: Sendable {
         let dates = Set(campusDays.map(\.date)).sorted()
         let window = WarningEngine.windowDays
         let districtOf = try await db.reports.districts()
-        // District and city rollups over the look-back of every judged day.
+        // The rollups of the scopes judged (the campuses' districts and the city) over the
+        // look-back of every judged day; only those are read.
+        let judged = ["city"] + Set(campusDays.compactMap { districtOf[$0.campus] }).sorted().map { Scope.district($0).description }
         var scopeFigures: [String: [Day: DayFigures]] = [:]
         for row in try await db.query(
             """
             SELECT scope, report_date, campuses_reported, \(FiguresRepository.countColumns), stock FROM rollups
-            WHERE report_date >= $1 AND report_date <= $2
+            WHERE report_date >= $1 AND report_date <= $2 AND scope IN (\((0..<judged.count).map { "$\($0 + 3)" }.joined(separator: ", ")))
             """,
-            [.text((dates.first! - (window - 1)).description), .text(dates.last!.description)]
+            [.text((dates.first! - (window - 1)).description), .text(dates.last!.description)] + judged.map { .text($0) }
         ) {
             guard let day = Day(try row.string("report_date")) else { continue }
             scopeFigures[try row.string("scope"), default: [:]][day] = try FiguresRepository.figures(row, rollup: true)
