@@ -1,4 +1,5 @@
 import HealthCloudCrypto
+import PostgresNIO
 
 /// Every repository, bound to where its statements run: the connection pool (`AppDatabase`'s
 /// own, each operation in a transaction of its own where it needs one) or one open transaction
@@ -64,6 +65,19 @@ public struct Repositories: Sendable {
     public var quality: QualityQueries { QualityQueries(db: self) }
     public var audit: AuditLog { AuditLog(db: self) }
     public var demo: DemoRecords { DemoRecords(db: self) }
+}
+
+extension Repositories {
+    /// On PostgreSQL, calls `onChange` after every committed `NOTIFY` on `channel`, from any
+    /// instance, until cancelled (it holds one pooled connection). Returns at once on SQLite.
+    func listen(on channel: String, _ onChange: @escaping @Sendable () async -> Void) async throws {
+        guard let postgres = pool as? PostgresDatabase else { return }
+        try await postgres.client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                for try await _ in notifications { await onChange() }
+            }
+        }
+    }
 }
 
 extension Repositories: SQLExecutor {

@@ -55,32 +55,6 @@ struct MarkNotificationRead: Sendable {
             try await tx.audit.append(caller.auditEntry("notification_read", target: "notification:\(id)", result: result, at: entryTime))
             return outcome
         }
-        if case .refused(let error) = outcome, also == nil { throw error }
         return outcome
-    }
-}
-
-/// A patient's notifications: marking one read (they arrive through sync, collection `notifications`).
-struct NotificationsController {
-    let markRead: MarkNotificationRead
-
-    func addRoutes(to api: Routes) {
-        api.post("notifications/{id}/read", .roles(.patient), use: read)
-    }
-
-    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try RequestParameters.positiveInteger("id", in: context)
-        _ = try await markRead.run(.init(notificationId: id), by: try Caller(context))
-        return Response(status: .noContent)
-    }
-}
-
-extension Identity {
-    /// The patient this account is (its `patient:ID` scope), nil for staff.
-    var patientId: Int? {
-        for assignment in assignments where assignment.role == .patient {
-            if case .patient(let id) = assignment.scope { return id }
-        }
-        return nil
     }
 }

@@ -35,8 +35,10 @@ struct ReportsController {
             date: try Self.date(context),
             body: try await JSONBody.decode(JSONValue.self, from: request, context: context)
         )
-        guard case .judged(let result) = try await submitReports.submit(input, by: caller) else { throw APIError.unexpected }
-        return try Self.response(for: result)
+        switch try await submitReports.submit(input, by: caller) {
+        case .judged(let result): return try Self.response(for: result)
+        case .refused(let error): throw error
+        }
     }
 
     struct ReportView: Encodable {
@@ -244,16 +246,6 @@ struct ReportsController {
     struct Rejection: Encodable {
         var error: APIError.ErrorBody.Detail
         var findings: [Finding]
-    }
-
-    static func label(_ result: IngestionResult) -> String {
-        switch result {
-        case .accepted(_, let status, _, _): status
-        case .pendingApproval: "pending_approval"
-        case .rejected: "rejected"
-        case .correctionReasonRequired: "correction_reason_required"
-        case .unknownCampus: "campus_not_found"
-        }
     }
 
     static func date(_ context: AppRequestContext) throws -> Day {

@@ -27,3 +27,19 @@ public struct Identity: Sendable, Equatable {
         roles.sorted().map(\.rawValue).joined(separator: ",")
     }
 }
+
+extension Identity {
+    /// The patient this account is (its `patient:ID` scope), nil for staff.
+    var patientId: Int? {
+        for assignment in assignments where assignment.role == .patient {
+            if case .patient(let id) = assignment.scope { return id }
+        }
+        return nil
+    }
+
+    /// The patient this account is, or 403 for staff.
+    func requirePatientId() throws -> Int {
+        guard let patientId else { throw APIError(.forbidden, code: "forbidden_role", message: "Only patients do this.") }
+        return patientId
+    }
+}

@@ -94,7 +94,6 @@ struct DecideWarning: Sendable {
             return outcome
         }
         if case .done = outcome { cockpit.invalidate() }
-        if case .refused(let error) = outcome, also == nil { throw error }
         return outcome
     }
 }

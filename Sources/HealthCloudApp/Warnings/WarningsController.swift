@@ -96,10 +96,10 @@ struct WarningsController {
         let id = try RequestParameters.positiveInteger("id", in: context)
         let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
         let note = try DecideWarning.Input.note(try Arguments(object: body, field: "body", prefix: ""))
-        guard case .done(let warning) = try await decideWarning.run(action, .init(warningId: id, note: note), by: try Caller(context)) else {
-            throw APIError.unexpected
+        switch try await decideWarning.run(action, .init(warningId: id, note: note), by: try Caller(context)) {
+        case .done(let warning): return try JSONResponse.encode(warning)
+        case .refused(let error): throw error
         }
-        return try JSONResponse.encode(warning)
     }
 
     @Sendable func rules(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -75,7 +75,7 @@ public struct AuditLog: Sendable {
     public func append(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
         try await db.write { db in
-            for entry in entries { _ = try await db.audit.with(interval: checkpointInterval).appendOne(entry) }
+            for entry in entries { _ = try await appendOne(entry, in: db) }
         }
     }
 
@@ -84,16 +84,11 @@ public struct AuditLog: Sendable {
     /// (a row lock on PostgreSQL, the writer lock on SQLite).
     @discardableResult
     public func append(_ entry: AuditEntry) async throws -> Int64 {
-        try await db.write { db in try await db.audit.with(interval: checkpointInterval).appendOne(entry) }
+        try await db.write { db in try await appendOne(entry, in: db) }
     }
 
-    private func with(interval: Int64) -> AuditLog {
-        var log = self
-        log.checkpointInterval = interval
-        return log
-    }
-
-    private func appendOne(_ entry: AuditEntry) async throws -> Int64 {
+    /// `db`: the transaction (this log's own `db` may be the pool).
+    private func appendOne(_ entry: AuditEntry, in db: Repositories) async throws -> Int64 {
         guard let head = try await db.first("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash") else {
             throw DatabaseError.engine("audit_head is missing")
         }
@@ -113,7 +108,7 @@ public struct AuditLog: Sendable {
         )
         try await db.execute("UPDATE audit_head SET hash = $1 WHERE id = 1", [.text(hash)])
         if seq % checkpointInterval == 0 {
-            try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at)
+            try await writeCheckpoint(seq: seq, hash: hash, signedAt: entry.at, in: db)
         }
         return seq
     }
@@ -126,12 +121,12 @@ public struct AuditLog: Sendable {
             let seq = try head.int64("seq")
             guard seq > 0 else { return nil }
             if try await db.first("SELECT seq FROM audit_checkpoints WHERE seq = $1", [.integer(seq)]) != nil { return seq }
-            try await db.audit.writeCheckpoint(seq: seq, hash: try head.string("hash"), signedAt: Timestamp.iso8601(time))
+            try await writeCheckpoint(seq: seq, hash: try head.string("hash"), signedAt: Timestamp.iso8601(time), in: db)
             return seq
         }
     }
 
-    private func writeCheckpoint(seq: Int64, hash: String, signedAt: String) async throws {
+    private func writeCheckpoint(seq: Int64, hash: String, signedAt: String, in db: Repositories) async throws {
         guard let signingKey else { return }
         let signature = try signingKey.signature(for: AuditChain.checkpointMessage(seq: seq, hash: hash, signedAt: signedAt))
         try await db.execute(

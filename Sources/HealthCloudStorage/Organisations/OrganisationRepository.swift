@@ -1,5 +1,4 @@
 import HealthCloudDomain
-import PostgresNIO
 
 /// Reads of the organisation hierarchy, as the HTTP layer needs them.
 public protocol OrganisationReading: Sendable {
@@ -272,12 +271,7 @@ public struct SQLOrganisationRepository: OrganisationReading, OrganisationWritin
     /// instance, until cancelled (it holds one pooled connection). Returns at once on SQLite
     /// (one process: its own writes invalidate what it keeps).
     public func listenForChanges(_ onChange: @escaping @Sendable () async -> Void) async throws {
-        guard let postgres = db.pool as? PostgresDatabase else { return }
-        try await postgres.client.withConnection { connection in
-            try await connection.listen(on: Self.changeChannel) { notifications in
-                for try await _ in notifications { await onChange() }
-            }
-        }
+        try await db.listen(on: Self.changeChannel, onChange)
     }
 
     public func counts() async throws -> OrganisationCounts {

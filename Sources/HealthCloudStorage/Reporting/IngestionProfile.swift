@@ -15,14 +15,14 @@ public final class IngestionProfile: Sendable {
     static func phase<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
         guard let profile = current else { return try await body() }
         let start = ContinuousClock.now
-        defer {
-            let elapsed = ContinuousClock.now - start
-            profile.add(name, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        defer { profile.add(name, since: start) }
         return try await body()
     }
 
-    func add(_ name: String, seconds: Double) {
+    /// Adds the time since `start` to the phase `name`.
+    func add(_ name: String, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         phases.withLock { phases in
             if let index = phases.firstIndex(where: { $0.name == name }) {
                 phases[index].seconds += seconds

@@ -46,6 +46,17 @@ public enum IngestionResult: Sendable, Equatable {
     public var isAccepted: Bool {
         if case .accepted = self { true } else { false }
     }
+
+    /// The outcome in one word (a batch item's status, an audit row's result).
+    public var label: String {
+        switch self {
+        case .accepted(_, let status, _, _): status
+        case .pendingApproval: "pending_approval"
+        case .rejected: "rejected"
+        case .correctionReasonRequired: "correction_reason_required"
+        case .unknownCampus: "campus_not_found"
+        }
+    }
 }
 
 /// Judges and stores reports. Nothing accepted is ever overwritten in place: a correction
@@ -204,10 +215,7 @@ public struct ReportIngestion: Sendable {
             )
             history[submission.campusId, default: [:]][submission.date] = outcome.report
         }
-        if let profile = IngestionProfile.current {
-            let elapsed = ContinuousClock.now - judging
-            profile.add("quality control", seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        IngestionProfile.current?.add("quality control", since: judging)
         let outcomes = results.map { $0! }
         try await IngestionProfile.phase("store (rollups inside)") { try await reports.apply(writes) }
         try await IngestionProfile.phase("warnings") { try await evaluateWarnings(after: writes, history: history, today: today, now: now) }

@@ -1,6 +1,5 @@
 import Foundation
 import HealthCloudDomain
-import PostgresNIO
 
 /// Who may read a synced record: a role and a place in the hierarchy (`city`, `city/310115`,
 /// `city/310115/12`) or a personal path (`patient/42`, `client/<id>`).
@@ -71,12 +70,7 @@ public struct SyncLog: Sendable {
     /// On PostgreSQL, calls `onChange` after every committed sync change, on any instance,
     /// until cancelled (it holds one pooled connection). Returns at once on SQLite.
     public func listen(_ onChange: @escaping @Sendable () async -> Void) async throws {
-        guard let postgres = db.pool as? PostgresDatabase else { return }
-        try await postgres.client.withConnection { connection in
-            try await connection.listen(on: Self.notificationChannel) { notifications in
-                for try await _ in notifications { await onChange() }
-            }
-        }
+        try await db.listen(on: Self.notificationChannel, onChange)
     }
 
     /// A record's new state; returns its version.

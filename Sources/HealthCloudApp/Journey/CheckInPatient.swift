@@ -2,53 +2,6 @@ import Foundation
 import HealthCloudDomain
 import HealthCloudStorage
 
-/// A patient cancels a booking: the seat, the pass's record and the notification, with the
-/// `appointment_cancel` audit row, commit together.
-struct CancelAppointment: Sendable {
-    let database: AppDatabase
-    let clock: AppClock
-
-    func run(appointmentId id: Int, by caller: Caller) async throws -> AppointmentRepository.CancelOutcome {
-        let patientId = try caller.identity.requirePatientId()
-        let now = clock.seconds
-        let entryTime = clock.now
-        return try await database.write { tx in
-            let outcome = try await tx.appointments.cancel(id: id, patientId: patientId, now: now)
-            if case .cancelled = outcome {
-                try await tx.audit.append(caller.auditEntry("appointment_cancel", target: "appointment:\(id)", result: "success", at: entryTime))
-            }
-            return outcome
-        }
-    }
-}
-
-/// A doctor of the site grades a checked-in patient: the grading, the patient's records and
-/// advice, and the `grading` audit row commit together.
-struct GradePatient: Sendable {
-    let database: AppDatabase
-    let clock: AppClock
-
-    func run(appointmentId id: Int, grade: PatientGrade, note: String?, by caller: Caller) async throws -> AppointmentRepository.GradingOutcome {
-        let now = clock.seconds
-        let entryTime = clock.now
-        return try await database.write { tx in
-            let outcome = try await tx.appointments.grade(appointmentId: id, grade: grade, note: note, by: caller.identity.accountId, now: now)
-            if case .graded = outcome {
-                try await tx.audit.append(
-                    caller.auditEntry(
-                        "grading",
-                        target: "appointment:\(id)",
-                        result: "success",
-                        detail: "\(grade.rawValue) → \(grade.routing.rawValue)",
-                        at: entryTime
-                    )
-                )
-            }
-            return outcome
-        }
-    }
-}
-
 /// A kiosk checks a patient in with a verified pass, online (now) or offline (when it was
 /// scanned): the check-in or its refusal, and its audit row, commit together.
 struct CheckInPatient: Sendable {
